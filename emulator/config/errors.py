@@ -1,0 +1,35 @@
+"""Config errors: every problem names file:line:col and says what was expected, in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.config.model import Location
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    location: Location | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used. Holds every issue found, in file order."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(issue) for issue in issues))
+
+    def as_dicts(self) -> list[dict[str, object]]:
+        return [
+            {
+                "file": issue.location.file if issue.location else None,
+                "line": issue.location.line if issue.location else None,
+                "column": issue.location.column if issue.location else None,
+                "message": issue.message,
+            }
+            for issue in self.issues
+        ]

@@ -1,0 +1,205 @@
+"""Typed, validated node definitions: what `nodes.yaml` becomes.
+
+Everything here is immutable. A reload builds a whole new `Config` and swaps it in one step,
+so a request always sees one consistent config from start to finish.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+ApiName = Literal["interlocute", "agent-slug", "sentientone", "widget"]
+API_NAMES: tuple[ApiName, ...] = ("interlocute", "agent-slug", "sentientone", "widget")
+
+ModelKind = Literal["echo", "scripted", "lorem", "replay"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("echo", "scripted", "lorem", "replay")
+
+Verbosity = Literal["low", "standard", "high"]
+VERBOSITIES: tuple[Verbosity, ...] = ("low", "standard", "high")
+
+CHIT_SECTIONS: tuple[str, ...] = ("identity", "status", "invocations", "pricing")
+CHIT_CUSTOM_FORMATS: tuple[str, ...] = ("text/plain", "text/markdown")
+
+ALIAS_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+CAPABILITY_NAMES: tuple[str, ...] = ("memory", "rag", "toolUse", "streaming", "scheduling")
+
+
+def slugify(name: str) -> str:
+    """"Customer Support" -> "customer-support", as the agent-slug platform derives slugs."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def frozen_map(items: Mapping[str, object] | None = None) -> Mapping[str, object]:
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was written, for error messages: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A rule's or a fault's `when`. Every condition given must hold; none given never matches
+    unless `any` is true."""
+
+    contains: str | None = None
+    equals: str | None = None
+    regex: re.Pattern[str] | None = None
+    turn: int | None = None
+    any: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    when: Matcher
+    replies: tuple[str, ...]  # `reply: x` becomes ("x",); in order, the last repeats
+    sources: tuple[str, ...] = ()  # knowledge ids this rule cites
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    kind: ModelKind = "echo"
+    name: str = "emulator-echo"  # what responses and chit report as the model
+    rules: tuple[Rule, ...] = ()
+    fallback: str = "echo"  # "echo" | "lorem" | a literal reply
+    template: str | None = None  # echo: e.g. "You said: {message}"
+    fixture: str | None = None  # replay: fixture name under the fixtures directory
+    speed: float = 1.0  # replay: timing multiplier (2.0 = twice as fast)
+    parameters: Mapping[str, object] = field(default_factory=frozen_map)  # reported by chit
+
+
+@dataclass(frozen=True, slots=True)
+class Jwt:
+    secret: str
+    audience: str | None = None
+    issuer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    api_keys: tuple[str, ...] = ()
+    jwt: Jwt | None = None
+    anonymous: bool = False
+
+    @property
+    def any_key(self) -> bool:
+        """With neither keys nor JWT configured, any non-empty credential passes."""
+        return not self.api_keys and self.jwt is None
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    first_token_ms: float = 0.0
+    tokens_per_second: float = 0.0  # 0 = as fast as possible
+    jitter: float = 0.0  # 0..1, fraction of each delay randomised (seeded)
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    when: Matcher | None = None
+    status: int | None = None
+    retry_after: int | None = None
+    stream_error_after: int | None = None
+    disconnect_after: int | None = None
+    rate: float | None = None  # 0..1 seeded probability
+    times: int | None = None  # the first N matching requests fail
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    requests: int
+    per_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeDoc:
+    id: str
+    title: str
+    text: str
+    url: str | None = None
+    source_type: str = "document"
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str | None = None
+    parameters: Mapping[str, object] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
+class ChitSection:
+    enabled: bool = True
+    mode: Literal["standard", "custom"] = "standard"
+    format: str | None = None  # custom only: text/plain | text/markdown
+    body: str | None = None  # custom only
+
+
+@dataclass(frozen=True, slots=True)
+class Chit:
+    enabled: bool = True
+    verbosity: Verbosity = "standard"
+    sections: Mapping[str, ChitSection] = field(default_factory=frozen_map)  # type: ignore[assignment]
+
+    def section(self, name: str) -> ChitSection:
+        return self.sections.get(name, ChitSection())
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """Optional `pricing:` block; chit says "free in the emulator" when absent."""
+
+    currency: str = "USD"
+    input_per_1k_tokens: float | None = None
+    output_per_1k_tokens: float | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    alias: str
+    api: ApiName
+    name: str
+    description: str = ""
+    model: ModelSpec = field(default_factory=ModelSpec)
+    auth: Auth = field(default_factory=Auth)
+    capabilities: Mapping[str, bool] = field(default_factory=frozen_map)  # type: ignore[assignment]
+    tools: tuple[Tool, ...] = ()
+    knowledge: tuple[KnowledgeDoc, ...] = ()
+    chit: Chit = field(default_factory=Chit)
+    latency: Latency = field(default_factory=Latency)
+    faults: tuple[Fault, ...] = ()
+    rate_limit: RateLimit | None = None
+    pricing: Pricing | None = None
+    location: Location | None = None
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+    def knowledge_by_id(self, doc_id: str) -> KnowledgeDoc | None:
+        return next((doc for doc in self.knowledge if doc.id == doc_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    nodes: Mapping[str, Node]  # alias -> node, in file order
+    path: str | None = None
+    version: int = 1
+
+    def nodes_of(self, api: str) -> list[Node]:
+        return [node for node in self.nodes.values() if node.api == api]

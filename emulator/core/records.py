@@ -1,0 +1,52 @@
+"""What the store keeps: threads, messages and idempotency records, as plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRecord:
+    id: str
+    node: str  # node alias
+    api: str
+    created_at: str  # ISO 8601, UTC
+    session: str | None = None  # widget sessionId that owns this thread
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    id: str
+    thread_id: str
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: str
+    extra: Mapping[str, Any] = field(default_factory=dict)  # model, usage, sources, request id
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    node: str
+    key: str
+    fingerprint: str  # hash of method, path and body
+    payload: Mapping[str, Any]  # JSON-able; what is needed to replay the response
+
+
+class Store(Protocol):
+    """Persistence seam. Implementations: `emulator.core.store.TinyStore` (file or memory)."""
+
+    def create_thread(self, thread: ThreadRecord) -> None: ...
+    def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
+    def thread_for_session(self, node: str, session: str) -> ThreadRecord | None: ...
+    def list_threads(self, node: str | None = None) -> list[ThreadRecord]: ...
+    def append_messages(self, messages: Sequence[MessageRecord]) -> None:
+        """Append a turn's messages in one atomic, durable write."""
+    def messages(self, thread_id: str) -> list[MessageRecord]: ...
+    def message_count(self, thread_id: str) -> int: ...
+    def delete_thread(self, thread_id: str) -> bool: ...
+    def get_idempotency(self, node: str, key: str) -> IdempotencyRecord | None: ...
+    def put_idempotency(self, record: IdempotencyRecord) -> None: ...
+    def reset(self) -> None: ...
+    def close(self) -> None: ...
