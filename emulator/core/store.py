@@ -1,0 +1,382 @@
+"""`TinyStore`: the `Store` seam backed by TinyDB, in a directory or in memory.
+
+Persistence is TinyDB with `emulator.core.journal`'s storage and table: a snapshot plus an
+append-only journal, so appending a turn costs the same whether the store holds a hundred
+messages or a million. Lookups go through in-memory indexes built once at open, so no read
+scans every message.
+
+Durability: `append_messages` returns once its one journal line is in the operating system,
+so a turn survives the process being killed at any moment, but not a power cut (appends are
+not fsynced; snapshots are). Opening a directory takes an exclusive lock on it, so a second
+process (or a second `TinyStore` in this one) gets a `StoreError` instead of corrupting it.
+
+Values in `MessageRecord.extra` and `IdempotencyRecord.payload` must be JSON: they are
+stored as JSON in both modes, so tuples come back as lists in memory mode too.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, ParamSpec, TypeVar, cast
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from emulator.core.errors import EmulatorError, ThreadNotFound
+from emulator.core.journal import (
+    DEFAULT_COMPACT_MIN_BYTES,
+    CorruptStoreFile,
+    JournaledTable,
+    JournalStorage,
+)
+from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; a shared directory is the user's risk.
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["StoreError", "TinyStore"]
+
+THREADS = "threads"
+MESSAGES = "messages"
+IDEMPOTENCY = "idempotency"
+LOCK_NAME = ".lock"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class StoreError(EmulatorError):
+    """The store cannot read or write its data; the message names the file when it can."""
+
+    code = "store_error"
+    status = 500
+
+
+class _Database(TinyDB):
+    table_class = JournaledTable
+
+
+@contextmanager
+def _boundary(action: str) -> Iterator[None]:
+    """Turn TinyDB, json and OS errors into `StoreError`, in one place."""
+    try:
+        yield
+    except CorruptStoreFile as exc:
+        raise StoreError(f"cannot {action}: {exc.path} is corrupt: {exc.reason}") from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StoreError(f"cannot {action}{where}: {exc.strerror or exc}") from exc
+    except (ValueError, TypeError) as exc:  # json encoding, TinyDB's duplicate ids
+        raise StoreError(f"cannot {action}: {exc}") from exc
+
+
+def _synchronized(method: Callable[P, R]) -> Callable[P, R]:
+    # Sync handlers may run in a thread pool; indexes and the journal fd need one writer.
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = cast("TinyStore", args[0])
+        with store._lock:
+            if store._db is None:
+                raise StoreError("the store is closed")
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+class TinyStore:
+    """Threads, messages and idempotency records in TinyDB.
+
+    `path` is a directory (created if missing; holds `threads.json` and `threads.journal`)
+    or None for a store that lives in memory only. `compact_min_bytes` is the journal size
+    below which it is never folded into the snapshot.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
+    ) -> None:
+        self.path = None if path is None else Path(path)
+        self._lock = threading.RLock()
+        self._lock_file: IO[bytes] | None = None
+        self._db: _Database | None = None
+        with _boundary(f"open the store in {self.path or 'memory'}"):
+            if self.path is not None:
+                self._lock_file = _lock_directory(self.path)
+            try:
+                storage = JournalStorage(self.path, compact_min_bytes=compact_min_bytes)
+            except BaseException:
+                self._release_lock()
+                raise
+        self._db = _Database(storage=lambda: storage)
+        self._storage = storage
+        try:
+            self._build_indexes()
+        except (KeyError, TypeError, ValueError) as exc:
+            self.close()
+            where = storage.snapshot_path or "memory"
+            raise StoreError(
+                f"cannot open the store: malformed record in {where}: {exc!r}"
+            ) from exc
+
+    @classmethod
+    def memory(cls) -> TinyStore:
+        """A store that keeps everything in memory (the test default)."""
+        return cls(None)
+
+    def __enter__(self) -> TinyStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- Threads -------------------------------------------------------------------------
+
+    @_synchronized
+    def create_thread(self, thread: ThreadRecord) -> None:
+        """Store a new thread; a thread id already stored is a `StoreError`."""
+        if thread.id in self._thread_docs:
+            raise StoreError(f"thread {thread.id!r} already exists")
+        with _boundary("create a thread"):
+            doc_id = self._table(THREADS).insert(_thread_doc(thread))
+        self._index_thread(thread, doc_id)
+
+    @_synchronized
+    def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        """The thread with this id, or None."""
+        doc_id = self._thread_docs.get(thread_id)
+        if doc_id is None:
+            return None
+        doc = self._table(THREADS).get(doc_id=doc_id)
+        return None if doc is None else _thread_record(doc)
+
+    @_synchronized
+    def thread_for_session(self, node: str, session: str) -> ThreadRecord | None:
+        """The newest thread of `node` created for this widget session, or None."""
+        thread_id = self._sessions.get((node, session))
+        return None if thread_id is None else self.get_thread(thread_id)
+
+    @_synchronized
+    def list_threads(self, node: str | None = None) -> list[ThreadRecord]:
+        """Threads of `node` (every node if None), oldest first, then in creation order."""
+        docs = sorted(self._table(THREADS), key=lambda doc: (doc["created_at"], doc.doc_id))
+        return [_thread_record(doc) for doc in docs if node is None or doc["node"] == node]
+
+    @_synchronized
+    def delete_thread(self, thread_id: str) -> bool:
+        """Remove a thread and its messages in one write; False if there was no such thread."""
+        doc_id = self._thread_docs.get(thread_id)
+        thread = self.get_thread(thread_id)
+        if doc_id is None or thread is None:
+            return False
+        message_ids = self._thread_messages.get(thread_id, [])
+        with _boundary("delete a thread"):
+            # Messages and thread go in one journal line, so a crash never orphans either.
+            self._storage.apply(
+                [("del", MESSAGES, str(i)) for i in message_ids] + [("del", THREADS, str(doc_id))]
+            )
+            self._table(MESSAGES).clear_cache()
+            self._table(THREADS).clear_cache()
+        self._unindex_thread(thread)
+        return True
+
+    # -- Messages ------------------------------------------------------------------------
+
+    @_synchronized
+    def append_messages(self, messages: Sequence[MessageRecord]) -> None:
+        """Append a turn's messages as one journal line, in the OS before returning.
+
+        Every message's thread must exist (`ThreadNotFound` otherwise, and nothing is written).
+        """
+        for message in messages:
+            if message.thread_id not in self._thread_docs:
+                raise ThreadNotFound(message.thread_id)
+        with _boundary("append messages"):
+            doc_ids = self._table(MESSAGES).insert_multiple(_message_doc(m) for m in messages)
+        for message, doc_id in zip(messages, doc_ids, strict=True):
+            self._thread_messages.setdefault(message.thread_id, []).append(doc_id)
+
+    @_synchronized
+    def messages(self, thread_id: str) -> list[MessageRecord]:
+        """The thread's messages in the order they were appended."""
+        doc_ids = self._thread_messages.get(thread_id, [])
+        return [_message_record(doc) for doc in self._table(MESSAGES).lookup(doc_ids)]
+
+    @_synchronized
+    def message_count(self, thread_id: str) -> int:
+        """How many messages the thread has, without reading them."""
+        return len(self._thread_messages.get(thread_id, ()))
+
+    # -- Idempotency ---------------------------------------------------------------------
+
+    @_synchronized
+    def get_idempotency(self, node: str, key: str) -> IdempotencyRecord | None:
+        """The record stored for this node and idempotency key, or None."""
+        doc_id = self._idempotency.get((node, key))
+        if doc_id is None:
+            return None
+        doc = self._table(IDEMPOTENCY).get(doc_id=doc_id)
+        return None if doc is None else _idempotency_record(doc)
+
+    @_synchronized
+    def put_idempotency(self, record: IdempotencyRecord) -> None:
+        """Store the record, replacing any earlier one for the same node and key."""
+        doc = _idempotency_doc(record)
+        table = self._table(IDEMPOTENCY)
+        existing = self._idempotency.get((record.node, record.key))
+        with _boundary("store an idempotency record"):
+            if existing is None:
+                self._idempotency[(record.node, record.key)] = table.insert(doc)
+            else:
+                table.upsert(Document(doc, existing))
+
+    # -- Whole store ---------------------------------------------------------------------
+
+    @_synchronized
+    def reset(self) -> None:
+        """Forget everything, persistently (an empty snapshot replaces the files' contents)."""
+        assert self._db is not None
+        with _boundary("reset the store"):
+            self._db.drop_tables()
+        self._build_indexes()
+
+    @_synchronized
+    def compact(self) -> None:
+        """Fold the journal into the snapshot now (it also happens on its own as it grows)."""
+        with _boundary("compact the store"):
+            self._storage.compact()
+
+    def close(self) -> None:
+        """Close the files and release the directory. Safe to call twice."""
+        with self._lock:
+            if self._db is None:
+                return
+            db, self._db = self._db, None
+            try:
+                with _boundary("close the store"):
+                    db.close()
+            finally:
+                self._release_lock()
+
+    # -- Internals -----------------------------------------------------------------------
+
+    def _table(self, name: str) -> JournaledTable:
+        assert self._db is not None
+        return cast(JournaledTable, self._db.table(name))
+
+    def _build_indexes(self) -> None:
+        self._thread_docs: dict[str, int] = {}
+        self._sessions: dict[tuple[str, str], str] = {}
+        self._thread_messages: dict[str, list[int]] = {}
+        self._idempotency: dict[tuple[str, str], int] = {}
+        for doc in self._table(THREADS):
+            self._index_thread(_thread_record(doc), doc.doc_id)
+        # Ids are allocated in increasing order and dicts keep insertion order, so this
+        # iteration lists each thread's messages in the order they were appended.
+        for doc in self._table(MESSAGES):
+            self._thread_messages.setdefault(doc["thread_id"], []).append(doc.doc_id)
+        for doc in self._table(IDEMPOTENCY):
+            self._idempotency[(doc["node"], doc["key"])] = doc.doc_id
+
+    def _index_thread(self, thread: ThreadRecord, doc_id: int) -> None:
+        self._thread_docs[thread.id] = doc_id
+        if thread.session is not None:
+            self._sessions[(thread.node, thread.session)] = thread.id
+
+    def _unindex_thread(self, thread: ThreadRecord) -> None:
+        del self._thread_docs[thread.id]
+        self._thread_messages.pop(thread.id, None)
+        if thread.session is not None:
+            key = (thread.node, thread.session)
+            if self._sessions.get(key) == thread.id:
+                del self._sessions[key]
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing the file drops the flock
+            self._lock_file = None
+
+
+def _lock_directory(path: Path) -> IO[bytes]:
+    path.mkdir(parents=True, exist_ok=True)
+    handle = open(path / LOCK_NAME, "ab")  # noqa: SIM115 - held open until close()
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StoreError(f"{path} is in use by another emulator store") from None
+    return handle
+
+
+def _thread_doc(thread: ThreadRecord) -> dict[str, Any]:
+    return {
+        "id": thread.id,
+        "node": thread.node,
+        "api": thread.api,
+        "created_at": thread.created_at,
+        "session": thread.session,
+    }
+
+
+def _thread_record(doc: Mapping[str, Any]) -> ThreadRecord:
+    return ThreadRecord(
+        id=doc["id"],
+        node=doc["node"],
+        api=doc["api"],
+        created_at=doc["created_at"],
+        session=doc["session"],
+    )
+
+
+def _message_doc(message: MessageRecord) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "thread_id": message.thread_id,
+        "role": message.role,
+        "content": message.content,
+        "created_at": message.created_at,
+        "extra": dict(message.extra),
+    }
+
+
+def _message_record(doc: Mapping[str, Any]) -> MessageRecord:
+    # Deep copies: callers get values they may change without changing the store.
+    return MessageRecord(
+        id=doc["id"],
+        thread_id=doc["thread_id"],
+        role=doc["role"],
+        content=doc["content"],
+        created_at=doc["created_at"],
+        extra=copy.deepcopy(doc["extra"]),
+    )
+
+
+def _idempotency_doc(record: IdempotencyRecord) -> dict[str, Any]:
+    return {
+        "node": record.node,
+        "key": record.key,
+        "fingerprint": record.fingerprint,
+        "payload": dict(record.payload),
+    }
+
+
+def _idempotency_record(doc: Mapping[str, Any]) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        node=doc["node"],
+        key=doc["key"],
+        fingerprint=doc["fingerprint"],
+        payload=copy.deepcopy(doc["payload"]),
+    )

@@ -1,0 +1,360 @@
+"""TinyStore: records round-trip, survive reopening, and survive a killed process."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulator.core.errors import ThreadNotFound
+from emulator.core.journal import JOURNAL_NAME, SNAPSHOT_NAME
+from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
+from emulator.core.store import StoreError, TinyStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def thread(tid: str = "thr_1", node: str = "support", **kw: str | None) -> ThreadRecord:
+    fields: dict[str, str | None] = {"api": "interlocute", "created_at": "2024-05-01T10:00:00Z"}
+    fields.update(kw)
+    return ThreadRecord(id=tid, node=node, **fields)  # type: ignore[arg-type]
+
+
+def turn(tid: str, n: int) -> list[MessageRecord]:
+    extra = {"model": "gpt-4o", "usage": {"inputTokens": n, "outputTokens": 2}, "sources": ["kb"]}
+    return [
+        MessageRecord(f"msg_{tid}_{n}u", tid, "user", f"question {n}", "2024-05-01T10:00:01Z"),
+        MessageRecord(f"msg_{tid}_{n}a", tid, "assistant", f"answer {n} é ✓", "t", extra),
+    ]
+
+
+@pytest.fixture(params=["memory", "directory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TinyStore]:
+    s = TinyStore.memory() if request.param == "memory" else TinyStore(tmp_path / "data")
+    yield s
+    s.close()
+
+
+def reopen(path: Path, old: TinyStore | None = None) -> TinyStore:
+    if old is not None:
+        old.close()
+    return TinyStore(path)
+
+
+def test_satisfies_the_store_protocol() -> None:
+    s: Store = TinyStore.memory()
+    s.close()
+
+
+def test_records_round_trip(store: TinyStore) -> None:
+    t = thread(session="sess-1")
+    store.create_thread(t)
+    messages = turn("thr_1", 1)
+    store.append_messages(messages)
+    record = IdempotencyRecord("support", "key-1", "fp", {"status": 200, "events": [["a", 1]]})
+    store.put_idempotency(record)
+
+    assert store.get_thread("thr_1") == t
+    assert store.messages("thr_1") == messages
+    assert store.message_count("thr_1") == 2
+    assert store.get_idempotency("support", "key-1") == record
+    assert store.get_thread("nope") is None
+    assert store.messages("nope") == []
+    assert store.message_count("nope") == 0
+
+
+def test_returned_values_do_not_alias_the_store(store: TinyStore) -> None:
+    store.create_thread(thread())
+    extra: dict[str, object] = {"usage": {"outputTokens": 1}}
+    store.append_messages([MessageRecord("m1", "thr_1", "user", "hi", "t", extra)])
+    extra["usage"] = "changed by the caller"
+    got = store.messages("thr_1")[0].extra
+    got["usage"]["outputTokens"] = 99
+    assert store.messages("thr_1")[0].extra == {"usage": {"outputTokens": 1}}
+
+
+def test_everything_survives_reopening(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread("thr_1", session="s1"))
+    s.create_thread(thread("thr_2", node="other"))
+    for n in range(3):
+        s.append_messages(turn("thr_1", n))
+    s.append_messages(turn("thr_2", 0))
+    s.put_idempotency(IdempotencyRecord("support", "k", "fp", {"a": 1}))
+    expected = s.messages("thr_1")
+
+    s = reopen(tmp_path, s)
+    assert s.messages("thr_1") == expected
+    assert s.thread_for_session("support", "s1") == thread("thr_1", session="s1")
+    assert s.get_idempotency("support", "k") == IdempotencyRecord("support", "k", "fp", {"a": 1})
+    s.compact()
+    s = reopen(tmp_path, s)
+    assert s.messages("thr_1") == expected
+    assert s.message_count("thr_2") == 2
+    s.append_messages(turn("thr_1", 9))  # ids continue after the reloaded ones
+    s = reopen(tmp_path, s)
+    assert [m.id for m in s.messages("thr_1")][-2:] == ["msg_thr_1_9u", "msg_thr_1_9a"]
+    s.close()
+
+
+def test_memory_store_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = TinyStore.memory()
+    s.create_thread(thread())
+    s.append_messages(turn("thr_1", 1))
+    s.compact()
+    assert s.path is None
+    assert list(tmp_path.iterdir()) == []
+    s.close()
+
+
+def test_delete_thread_removes_its_messages_persistently(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread("thr_1", session="s1"))
+    s.create_thread(thread("thr_2"))
+    s.append_messages(turn("thr_1", 1))
+    s.append_messages(turn("thr_2", 1))
+
+    assert s.delete_thread("thr_1") is True
+    assert s.delete_thread("thr_1") is False
+    assert s.get_thread("thr_1") is None
+    assert s.messages("thr_1") == []
+    assert s.thread_for_session("support", "s1") is None
+
+    s = reopen(tmp_path, s)
+    assert s.get_thread("thr_1") is None
+    assert s.message_count("thr_1") == 0
+    assert s.message_count("thr_2") == 2
+    snapshot_docs = s._storage.read()["messages"].values()
+    assert {d["thread_id"] for d in snapshot_docs} == {"thr_2"}
+    s.close()
+
+
+def test_reset_forgets_everything_persistently(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread(session="s1"))
+    s.append_messages(turn("thr_1", 1))
+    s.put_idempotency(IdempotencyRecord("support", "k", "fp", {}))
+    s.reset()
+    assert s.list_threads() == []
+    assert s.thread_for_session("support", "s1") is None
+    assert s.get_idempotency("support", "k") is None
+
+    s.create_thread(thread("thr_new"))
+    s.append_messages(turn("thr_new", 1))
+    s = reopen(tmp_path, s)
+    assert [t.id for t in s.list_threads()] == ["thr_new"]
+    assert s.messages("thr_1") == []
+    assert s.message_count("thr_new") == 2
+    s.close()
+
+
+def test_sessions_are_per_node(store: TinyStore) -> None:
+    store.create_thread(thread("thr_a", session="s1"))
+    store.create_thread(thread("thr_b", node="other", session="s1"))
+    store.create_thread(thread("thr_c"))
+    a = store.thread_for_session("support", "s1")
+    b = store.thread_for_session("other", "s1")
+    assert a is not None and a.id == "thr_a"
+    assert b is not None and b.id == "thr_b"
+    assert store.thread_for_session("support", "s2") is None
+
+
+def test_list_threads_filters_by_node_and_orders_by_creation(store: TinyStore) -> None:
+    store.create_thread(thread("late", created_at="2024-05-02T00:00:00Z"))
+    store.create_thread(thread("early", created_at="2024-05-01T00:00:00Z"))
+    store.create_thread(thread("tie", created_at="2024-05-02T00:00:00Z"))
+    store.create_thread(thread("elsewhere", node="other"))
+    assert [t.id for t in store.list_threads("support")] == ["early", "late", "tie"]
+    assert len(store.list_threads()) == 4
+    assert store.list_threads("nobody") == []
+
+
+def test_idempotency_records_replace_per_node_and_key(store: TinyStore) -> None:
+    store.put_idempotency(IdempotencyRecord("support", "k", "fp1", {"n": 1}))
+    store.put_idempotency(IdempotencyRecord("other", "k", "fp2", {"n": 2}))
+    store.put_idempotency(IdempotencyRecord("support", "k", "fp3", {"n": 3}))
+    assert store.get_idempotency("support", "k") == IdempotencyRecord(
+        "support", "k", "fp3", {"n": 3}
+    )
+    assert store.get_idempotency("other", "k") == IdempotencyRecord("other", "k", "fp2", {"n": 2})
+    assert store.get_idempotency("support", "missing") is None
+
+
+def test_bad_writes_raise_and_write_nothing(store: TinyStore) -> None:
+    store.create_thread(thread())
+    with pytest.raises(ThreadNotFound):
+        store.append_messages([*turn("thr_1", 1), *turn("ghost", 1)])
+    with pytest.raises(StoreError, match="already exists"):
+        store.create_thread(thread())
+    with pytest.raises(StoreError, match="not JSON serializable"):
+        store.append_messages([MessageRecord("m", "thr_1", "user", "x", "t", {"o": object()})])
+    assert store.message_count("thr_1") == 0
+    store.append_messages(turn("thr_1", 2))
+    assert store.message_count("thr_1") == 2
+
+
+def test_a_closed_store_refuses_calls() -> None:
+    s = TinyStore.memory()
+    s.close()
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.get_thread("thr_1")
+
+
+def test_a_directory_is_opened_by_one_store_at_a_time(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    with pytest.raises(StoreError, match="in use"):
+        TinyStore(tmp_path)
+    s.close()
+    TinyStore(tmp_path).close()
+
+
+def test_journal_is_compacted_as_it_grows(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path, compact_min_bytes=4096)
+    s.create_thread(thread())
+    for n in range(200):
+        s.append_messages(turn("thr_1", n))
+    snapshot = (tmp_path / SNAPSHOT_NAME).stat().st_size
+    assert 0 < (tmp_path / JOURNAL_NAME).stat().st_size <= max(snapshot, 4096) + 1024
+    s = reopen(tmp_path, s)
+    assert s.message_count("thr_1") == 400
+    assert s.messages("thr_1")[-1].id == "msg_thr_1_199a"
+    s.close()
+
+
+def test_torn_last_journal_line_is_ignored_and_cut_off(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.append_messages(turn("thr_1", 1))
+    expected = s.messages("thr_1")
+    s.close()
+    journal = tmp_path / JOURNAL_NAME
+    good = journal.read_bytes()
+    with journal.open("ab") as f:
+        f.write(b'{"ops":[["set","messages","3",{"id":"half')  # killed mid-write
+
+    s = TinyStore(tmp_path)
+    assert s.messages("thr_1") == expected
+    assert journal.read_bytes() == good
+    s.append_messages(turn("thr_1", 2))
+    s = reopen(tmp_path, s)
+    assert s.message_count("thr_1") == 4
+    s.close()
+
+
+def test_corrupt_snapshot_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.compact()
+    s.close()
+    snapshot = tmp_path / SNAPSHOT_NAME
+    snapshot.write_bytes(snapshot.read_bytes()[:-5])
+    with pytest.raises(StoreError, match=str(snapshot)):
+        TinyStore(tmp_path)
+    snapshot.write_text("{}")  # not "in use" below: the failed open released the lock
+    with pytest.raises(StoreError, match="not a chat-api-emulator/store file"):
+        TinyStore(tmp_path)
+
+
+def test_damaged_complete_journal_line_is_an_error(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.close()
+    journal = tmp_path / JOURNAL_NAME
+    with journal.open("ab") as f:
+        f.write(b"garbage\n")
+    with pytest.raises(StoreError, match=rf"{JOURNAL_NAME}.*line 3"):
+        TinyStore(tmp_path)
+    assert journal.read_bytes().endswith(b"garbage\n")  # nothing was rewritten
+
+
+def test_stale_journal_after_an_interrupted_compaction_is_not_replayed(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.append_messages(turn("thr_1", 1))
+    journal = tmp_path / JOURNAL_NAME
+    stale = journal.read_bytes()
+    s.reset()
+    s.close()
+    # As if the process died after the new snapshot was renamed in, before the journal reset.
+    journal.write_bytes(stale)
+    s = TinyStore(tmp_path)
+    assert s.list_threads() == []
+    s.close()
+
+
+def test_newer_journal_than_snapshot_is_an_error(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.compact()
+    s.close()
+    (tmp_path / SNAPSHOT_NAME).unlink()
+    with pytest.raises(StoreError, match="newer than snapshot"):
+        TinyStore(tmp_path)
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from emulator.core.records import MessageRecord, ThreadRecord
+    from emulator.core.store import TinyStore
+
+    store = TinyStore(sys.argv[1], compact_min_bytes=8192)
+    store.create_thread(ThreadRecord("thr_1", "support", "interlocute", "t"))
+    n = 0
+    while True:
+        n += 1
+        store.append_messages([
+            MessageRecord(f"u{n}", "thr_1", "user", "q" * 300, "t"),
+            MessageRecord(f"a{n}", "thr_1", "assistant", "a" * 300, "t", {"n": n}),
+        ])
+        print(f"a{n}", flush=True)
+    """
+)
+
+
+def test_acknowledged_turns_survive_sigkill(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(data)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    acks: queue.Queue[str] = queue.Queue()
+    assert child.stdout is not None
+    stdout = child.stdout
+
+    def read_acks() -> None:
+        for line in stdout:
+            acks.put(line.strip())
+
+    threading.Thread(target=read_acks, daemon=True).start()
+    acked: list[str] = []
+    try:
+        while len(acked) < 300:
+            acked.append(acks.get(timeout=20))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        stdout.close()
+    assert child.returncode == -signal.SIGKILL
+
+    s = TinyStore(data)
+    ids = [m.id for m in s.messages("thr_1")]
+    assert set(acked) <= set(ids)
+    assert len(ids) % 2 == 0  # a turn is all there or not at all
+    assert ids[: 2 * len(acked)] == [
+        x for n in range(1, len(acked) + 1) for x in (f"u{n}", f"a{n}")
+    ]
+    header = json.loads((data / JOURNAL_NAME).read_bytes().split(b"\n")[0])
+    assert header["generation"] > 0  # compaction ran while the child was appending
+    s.close()
