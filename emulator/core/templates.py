@@ -1,0 +1,125 @@
+"""Reply templates: `{message}`, `{turn}`, `{match.N}`, `{node.name}` and `{fake.PROVIDER}`.
+
+Substitution is by value only. A placeholder names one string; there is no attribute access, no
+indexing and no format spec, and `str.format` is never used (it would let a config reach into
+Python objects). `{{` and `}}` write literal braces; a single brace is a mistake in a template.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from difflib import get_close_matches
+from functools import cache
+
+from faker import Faker
+from faker.providers import BaseProvider
+
+# The whole of what may stand between braces.
+PLACEHOLDER_PATTERN = re.compile(
+    r"message|turn|match\.(?P<group>\d+)|node\.name|fake\.(?P<provider>[A-Za-z][A-Za-z0-9_]*)"
+)
+# One token of a template: an escaped brace, a `{...}` placeholder, or a stray brace.
+_TOKEN = re.compile(r"\{\{|\}\}|\{(?P<name>[^{}]*)\}|[{}]")
+
+_KNOWN = "{message}, {turn}, {match.N}, {node.name} or {fake.PROVIDER}"
+
+FakeFn = Callable[[str], str]
+
+
+def placeholders(text: str) -> list[str]:
+    """The well-formed placeholder names in `text`, in order (`message`, `match.1`, ...)."""
+    names: list[str] = []
+    for token in _TOKEN.finditer(text):
+        name = token.group("name")
+        if name is not None and PLACEHOLDER_PATTERN.fullmatch(name):
+            names.append(name)
+    return names
+
+
+def validate_template(text: str, is_provider: Callable[[str], bool] | None = None) -> list[str]:
+    """Every problem with `text` as a template, in plain words; empty when it is usable.
+
+    `is_provider` says whether a `{fake.X}` name is a Faker provider; it defaults to asking Faker.
+    """
+    check = is_provider or is_faker_provider
+    problems: list[str] = []
+    for token in _TOKEN.finditer(text):
+        raw, name = token.group(0), token.group("name")
+        if raw in ("{{", "}}"):
+            continue
+        if name is None:
+            problems.append(
+                f"a single '{raw}' in a template: write '{raw}{raw}' for a literal brace"
+            )
+            continue
+        found = PLACEHOLDER_PATTERN.fullmatch(name)
+        if found is None:
+            problems.append(f"unknown placeholder '{{{name}}}': use {_KNOWN}")
+        elif found.group("provider") and not check(found.group("provider")):
+            problems.append(_unknown_provider(found.group("provider")))
+    return problems
+
+
+def render_template(text: str, values: Mapping[str, str], fake: FakeFn) -> str:
+    """Substitute placeholders by value. A placeholder without a value (a regex group that did not
+    take part) renders empty; anything that is not a placeholder is copied as written."""
+
+    def substitute(token: re.Match[str]) -> str:
+        raw, name = token.group(0), token.group("name")
+        if raw == "{{":
+            return "{"
+        if raw == "}}":
+            return "}"
+        found = PLACEHOLDER_PATTERN.fullmatch(name) if name is not None else None
+        if found is None:
+            return raw
+        if found.group("provider"):
+            return fake(found.group("provider"))
+        if found.group("group") is not None:
+            return values.get(f"match.{int(found.group('group'))}", "")
+        return values.get(found.group(0), "")
+
+    return _TOKEN.sub(substitute, text)
+
+
+def is_faker_provider(name: str) -> bool:
+    """Whether `Faker().<name>()` is a provider method that needs no arguments."""
+    return name in _faker_providers()
+
+
+@cache
+def _faker_providers() -> frozenset[str]:
+    faker = Faker()
+    generator = faker.factories[0]
+    reserved = set(dir(type(faker)))  # proxy helpers such as `seed_instance` and `unique`
+    return frozenset(
+        name
+        for name in dir(generator)
+        if not name.startswith("_") and name not in reserved and _no_arg_provider(generator, name)
+    )
+
+
+def _no_arg_provider(generator: object, name: str) -> bool:
+    try:
+        method = getattr(generator, name)
+    except Exception:  # a few generator attributes raise when read; none is a provider
+        return False
+    if not inspect.ismethod(method) or not isinstance(method.__self__, BaseProvider):
+        return False
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not inspect.Parameter.empty
+        or p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        for p in parameters
+    )
+
+
+def _unknown_provider(name: str) -> str:
+    close = get_close_matches(name, sorted(_faker_providers()), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown Faker provider '{name}'{hint}"
