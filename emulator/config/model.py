@@ -10,7 +10,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
+
+V = TypeVar("V")
 
 ApiName = Literal["interlocute", "agent-slug", "sentientone", "widget"]
 API_NAMES: tuple[ApiName, ...] = ("interlocute", "agent-slug", "sentientone", "widget")
@@ -30,11 +32,11 @@ CAPABILITY_NAMES: tuple[str, ...] = ("memory", "rag", "toolUse", "streaming", "s
 
 
 def slugify(name: str) -> str:
-    """"Customer Support" -> "customer-support", as the agent-slug platform derives slugs."""
+    """ "Customer Support" -> "customer-support", as the agent-slug platform derives slugs."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def frozen_map(items: Mapping[str, object] | None = None) -> Mapping[str, object]:
+def frozen_map(items: Mapping[str, V] | None = None) -> Mapping[str, V]:
     return MappingProxyType(dict(items or {}))
 
 
@@ -153,7 +155,7 @@ class ChitSection:
 class Chit:
     enabled: bool = True
     verbosity: Verbosity = "standard"
-    sections: Mapping[str, ChitSection] = field(default_factory=frozen_map)  # type: ignore[assignment]
+    sections: Mapping[str, ChitSection] = field(default_factory=frozen_map)
 
     def section(self, name: str) -> ChitSection:
         return self.sections.get(name, ChitSection())
@@ -177,7 +179,7 @@ class Node:
     description: str = ""
     model: ModelSpec = field(default_factory=ModelSpec)
     auth: Auth = field(default_factory=Auth)
-    capabilities: Mapping[str, bool] = field(default_factory=frozen_map)  # type: ignore[assignment]
+    capabilities: Mapping[str, bool] = field(default_factory=frozen_map)
     tools: tuple[Tool, ...] = ()
     knowledge: tuple[KnowledgeDoc, ...] = ()
     chit: Chit = field(default_factory=Chit)

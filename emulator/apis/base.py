@@ -1,0 +1,165 @@
+"""What every API package provides, and the one dispatcher that serves them all.
+
+An API is a `Dialect` (how it names nodes and credentials, how its errors look) plus a list of
+`Endpoint`s. Several APIs may claim one path (POST /chat): the dispatcher resolves the node
+first, then the node's `api` picks the endpoint (SPEC section 5).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from litestar import Request, Response
+
+from emulator.config.model import Config, Node
+from emulator.core.engine import Engine, fingerprint
+from emulator.core.errors import EmulatorError, InvalidRequest, NodeNotFound, PayloadTooLarge
+from emulator.core.routing import Hints
+
+log = logging.getLogger("emulator")
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class Malformed:
+    """Stands for a body that is not valid JSON."""
+
+    def __repr__(self) -> str:
+        return "<malformed JSON>"
+
+
+MALFORMED = Malformed()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Everything a handler needs about one request, with the node already resolved."""
+
+    request: Request[Any, Any, Any]
+    engine: Engine
+    config: Config  # the config this request started with, kept to its end
+    node: Node
+    body: bytes
+    json: Any  # the parsed body, or MALFORMED
+    request_id: str
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.request.method, self.request.url.path, self.body)
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+
+Handler = Callable[[Call], Awaitable[Response[Any]]]
+
+
+class Dialect(ABC):
+    """How one hosted API names nodes and credentials and shapes its errors."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def credential(self, request: Request[Any, Any, Any]) -> str | None:
+        """The caller's key or token, as this API sends it."""
+
+    def api_id(self, request: Request[Any, Any, Any]) -> str | None:
+        """The API's own node id (a slug in the path, an agent id header), if it has one."""
+        return None
+
+    def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
+        """How much a request looks like this API's; decides shared routes and error formats."""
+        return 0
+
+    @abstractmethod
+    def error(self, exc: EmulatorError) -> Response[Any]:
+        """The API's own error response for `exc`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    dialect: Dialect
+    handler: Handler
+
+
+def bearer(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def request_id(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refusing more than `limit` bytes without reading them all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body.strip() else MALFORMED
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return MALFORMED
+
+
+def require_object(call: Call) -> Mapping[str, Any]:
+    if isinstance(call.json, Malformed):
+        raise InvalidRequest("Request body must be valid JSON")
+    if not isinstance(call.json, dict):
+        raise InvalidRequest("Request body must be a JSON object")
+    return call.json
+
+
+async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
+    """Resolve the node, then let its API's endpoint answer; every error in that API's format."""
+    engine: Engine = request.app.state.engine
+    config = engine.config
+    ranked = list(endpoints)
+    dialect = ranked[0].dialect
+    try:
+        body = await read_body(request)
+        parsed = parse_json(body)
+        ranked.sort(key=lambda e: -e.dialect.resembles(parsed, request))
+        dialect = ranked[0].dialect
+        node = engine.resolve(config, _hints(request, ranked), [e.dialect.name for e in ranked])
+        endpoint = next((e for e in ranked if e.dialect.name == node.api), None)
+        if endpoint is None:
+            raise NodeNotFound(f"Node '{node.alias}' does not serve this path", ident=node.alias)
+        dialect = endpoint.dialect
+        engine.authenticate(config, node, dialect.credential(request))
+        call = Call(request, engine, config, node, body, parsed, request_id(request))
+        return await endpoint.handler(call)
+    except EmulatorError as exc:
+        return dialect.error(exc)
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.url.path)
+        return dialect.error(EmulatorError("Internal server error"))
+
+
+def _hints(request: Request[Any, Any, Any], ranked: Sequence[Endpoint]) -> Hints:
+    api_id = next((i for e in ranked if (i := e.dialect.api_id(request)) is not None), None)
+    credential = next((c for e in ranked if (c := e.dialect.credential(request))), None)
+    return Hints(
+        path_alias=request.path_params.get("alias"),
+        host=request.headers.get("host"),
+        api_id=api_id,
+        credential=credential,
+    )

@@ -1,0 +1,54 @@
+"""Stream framing as value objects: each frame knows its bytes; responses just send them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+COMPACT = (",", ":")
+
+
+def dumps(value: Any, *, separators: tuple[str, str] = COMPACT) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=separators)
+
+
+@dataclass(frozen=True, slots=True)
+class SseFrame:
+    """One Server-Sent Event. `data` may span lines; each becomes its own `data:` line."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+
+    def encode(self) -> bytes:
+        lines = []
+        if self.event is not None:
+            lines.append(f"event: {self.event}")
+        if self.id is not None:
+            lines.append(f"id: {self.id}")
+        lines.extend(f"data: {line}" for line in self.data.split("\n"))
+        return ("\n".join(lines) + "\n\n").encode()
+
+
+@dataclass(frozen=True, slots=True)
+class NdjsonFrame:
+    """One newline-delimited JSON object."""
+
+    value: dict[str, Any]
+
+    def encode(self) -> bytes:
+        return (dumps(self.value) + "\n").encode()
+
+
+@dataclass(frozen=True, slots=True)
+class TextFrame:
+    text: str
+
+    def encode(self) -> bytes:
+        return self.text.encode()
+
+
+Frame = SseFrame | NdjsonFrame | TextFrame
+
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

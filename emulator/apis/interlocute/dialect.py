@@ -1,0 +1,45 @@
+"""interlocute: Bearer credentials and `{"error": {"code", "message"}}` errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+
+from emulator.apis.base import Dialect, bearer
+from emulator.core.errors import EmulatorError, InjectedFault, NodeNotFound, RateLimited
+
+
+class Interlocute(Dialect):
+    name = "interlocute"
+
+    def credential(self, request: Request[Any, Any, Any]) -> str | None:
+        return bearer(request)
+
+    def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
+        if isinstance(body, dict):
+            return 2 * ("content" in body) + ("threadId" in body)
+        return 1 if request.headers.get("authorization") else 0
+
+    def error(self, exc: EmulatorError) -> Response[Any]:
+        return error_response(exc)
+
+
+def error_response(exc: EmulatorError) -> Response[Any]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited | InjectedFault) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    code = exc.code
+    if isinstance(exc, InjectedFault):
+        code = "rate_limited" if exc.status == 429 else "upstream_error"
+    message = exc.message
+    if isinstance(exc, NodeNotFound) and exc.ident:
+        message = f"Node '{exc.ident}' not found"
+    return Response(
+        {"error": {"code": code, "message": message}},
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+DIALECT = Interlocute()

@@ -1,0 +1,139 @@
+"""Wires the engine, the four APIs and the control plane into one Litestar app."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Litestar, Request, Response, route
+from litestar.config.cors import CORSConfig
+from litestar.enums import HttpMethod, ScopeType
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator import __version__
+from emulator.apis.base import Endpoint, dispatch
+from emulator.apis.registry import API_ROUTES
+from emulator.control.routes import control_router, neutral_error
+from emulator.core.engine import Engine
+from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
+
+EXPOSED_HEADERS = [
+    "X-Request-Id",
+    "X-Emulator-Generation",
+    "X-Conversation-Id",
+    "X-Trace-Id",
+    "X-Idempotent-Replay",
+    "Retry-After",
+]
+
+
+def build_app(
+    engine: Engine,
+    *,
+    routes: Sequence[tuple[str, str, Endpoint]] = API_ROUTES,
+    control_token: str | None = None,
+    debug: bool = False,
+) -> Litestar:
+    """The app for an engine. `control_token`, when set, guards `/_emulator/`."""
+    table = _group(routes)
+    app = Litestar(
+        route_handlers=[
+            *(_handler(path, method, eps) for (method, path), eps in table.items()),
+            control_router(control_token),
+        ],
+        middleware=[_request_id_middleware],
+        cors_config=CORSConfig(
+            allow_origins=["*"],
+            allow_headers=["*"],
+            allow_methods=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="chat-api-emulator",
+            version=__version__,
+            path="/_emulator/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        exception_handlers={HTTPException: _fallback_error(table)},
+        request_max_body_size=None,  # the dispatcher caps bodies itself, to answer in API format
+        debug=debug,
+    )
+    app.state.engine = engine
+    return app
+
+
+def _group(
+    routes: Sequence[tuple[str, str, Endpoint]],
+) -> dict[tuple[str, str], list[Endpoint]]:
+    table: dict[tuple[str, str], list[Endpoint]] = {}
+    for method, path, endpoint in routes:
+        table.setdefault((method, path), []).append(endpoint)
+    return table
+
+
+def _handler(path: str, method: str, endpoints: list[Endpoint]) -> Any:
+    async def handler(request: Request[Any, Any, Any]) -> Response[Any]:
+        return await dispatch(request, endpoints)
+
+    apis = " / ".join(e.dialect.name for e in endpoints)
+    return route(
+        [path, "/nodes/{alias:str}" + path],
+        http_method=[HttpMethod(method)],
+        status_code=200,
+        summary=f"{method} {path} ({apis})",
+        tags=[apis],
+    )(handler)
+
+
+def _fallback_error(table: dict[tuple[str, str], list[Endpoint]]) -> Any:
+    """Unknown routes and wrong methods answer in the format of the API the path belongs to."""
+    patterns = [
+        (re.compile("^(?:/nodes/[^/]+)?" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "/?$"), eps)
+        for (_, path), eps in table.items()
+    ]
+
+    def handle(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        path = request.url.path
+        dialect = next((eps[0].dialect for rx, eps in patterns if rx.match(path)), None)
+        error: EmulatorError
+        if exc.status_code == 405:
+            error = MethodNotAllowed(f"Method {request.method} is not allowed on {path}")
+        elif exc.status_code == 404:
+            error = NotFound(f"No route for {request.method} {path}")
+        else:
+            error = EmulatorError(str(exc.detail))
+            error.status = exc.status_code
+            error.code = "unauthorized" if exc.status_code == 401 else "http_error"
+        return neutral_error(error) if dialect is None else dialect.error(error)
+
+    return handle
+
+
+def _request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Every response carries X-Request-Id (the caller's, if sent) and the config generation."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = sent[:200] if sent else "req_" + secrets.token_hex(12)
+        scope.setdefault("state", {})["request_id"] = rid
+        engine = scope["app"].state.engine
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode("latin-1")))
+                headers.append((b"x-emulator-generation", str(engine.generation).encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware

@@ -1,0 +1,145 @@
+"""The control plane under /_emulator/: health, nodes, threads, reset. Never claimed by a node."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+from emulator.apis.registry import node_urls
+from emulator.core.engine import Engine
+from emulator.core.errors import EmulatorError, NotFound
+from emulator.core.records import MessageRecord, ThreadRecord
+from emulator.core.seams import isoformat
+
+PREFIX = "/_emulator"
+
+
+def neutral_error(error: EmulatorError) -> Response[Any]:
+    """The control plane's (and unknown paths') error body."""
+    return Response(
+        {"error": {"code": error.code, "message": error.message}}, status_code=error.status
+    )
+
+
+def _engine(request: Request[Any, Any, Any]) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+@get("/health", summary="Liveness, config generation and the last config error")
+async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    engine = _engine(request)
+    return {
+        "status": "ok" if engine.config_error is None else "degraded",
+        "generation": engine.generation,
+        "config": {
+            "path": engine.config.path,
+            "loadedAt": isoformat(engine.loaded_at),
+            "error": engine.config_error,
+        },
+        "version": request.app.openapi_config.version if request.app.openapi_config else None,
+        "uptimeSeconds": round((engine.clock.now() - engine.started_at).total_seconds(), 3),
+    }
+
+
+@get("/nodes", summary="Every node with its API, model and URLs")
+async def nodes(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    engine = _engine(request)
+    host, _, port = (request.headers.get("host") or "127.0.0.1:80").rpartition(":")
+    port_number = int(port) if port.isdigit() else 80
+    return {
+        "nodes": [
+            {
+                "alias": node.alias,
+                "api": node.api,
+                "name": node.name,
+                "description": node.description,
+                "model": {"name": node.model.name, "kind": node.model.kind},
+                "anonymous": node.auth.anonymous,
+                "urls": node_urls(node, _base_host(host), port_number),
+            }
+            for node in engine.config.nodes.values()
+        ]
+    }
+
+
+@get("/threads", summary="Stored threads, optionally of one node (?node=alias)")
+async def threads(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    engine = _engine(request)
+    node = request.query_params.get("node")
+    return {
+        "threads": [
+            {**_thread(t), "messageCount": engine.store.message_count(t.id)}
+            for t in engine.store.list_threads(node)
+        ]
+    }
+
+
+@get("/threads/{thread_id:str}", summary="One thread with every message")
+async def thread(request: Request[Any, Any, Any]) -> Response[Any]:
+    engine = _engine(request)
+    thread_id = request.path_params["thread_id"]
+    record = engine.store.get_thread(thread_id)
+    if record is None:
+        return neutral_error(NotFound(f"Thread '{thread_id}' not found"))
+    messages = [_message(m) for m in engine.store.messages(thread_id)]
+    return Response({**_thread(record), "messages": messages})
+
+
+@delete("/threads/{thread_id:str}", summary="Delete a thread and its messages", status_code=200)
+async def delete_thread(request: Request[Any, Any, Any]) -> Response[Any]:
+    thread_id = request.path_params["thread_id"]
+    if not _engine(request).store.delete_thread(thread_id):
+        return neutral_error(NotFound(f"Thread '{thread_id}' not found"))
+    return Response(None, status_code=204)
+
+
+@post("/reset", summary="Forget every thread and idempotency record", status_code=200)
+async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    _engine(request).store.reset()
+    return {"status": "reset"}
+
+
+def _thread(record: ThreadRecord) -> dict[str, Any]:
+    data = {"id": record.id, "node": record.node, "api": record.api, "createdAt": record.created_at}
+    if record.session is not None:
+        data["sessionId"] = record.session
+    return data
+
+
+def _message(record: MessageRecord) -> dict[str, Any]:
+    extra = {k: v for k, v in asdict(record)["extra"].items() if v is not None}
+    return {
+        "id": record.id,
+        "role": record.role,
+        "content": record.content,
+        "createdAt": record.created_at,
+        **extra,
+    }
+
+
+def _base_host(host: str) -> str:
+    name = host.strip("[]") or "127.0.0.1"
+    return "localhost" if name.endswith(".localhost") else name
+
+
+def control_router(token: str | None) -> Router:
+    """The /_emulator router; with a token, every call needs `Authorization: Bearer <token>`."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        sent = connection.headers.get("authorization", "").partition(" ")[2].strip()
+        if token is not None and not hmac.compare_digest(sent.encode(), token.encode()):
+            raise NotAuthorizedException("This control plane needs Authorization: Bearer <token>")
+
+    return Router(
+        PREFIX,
+        route_handlers=[health, nodes, threads, thread, delete_thread, reset],
+        guards=[guard],
+        tags=["control plane"],
+    )

@@ -1,0 +1,238 @@
+"""The engine: one turn of a conversation, from message to stored reply and paced events.
+
+APIs call it with plain values and get plain values back; they never see the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from emulator.config.model import Config, Node
+from emulator.core.auth import authenticate
+from emulator.core.errors import IdempotencyConflict, ThreadNotFound
+from emulator.core.events import Done, Event, Sources, Start, Token
+from emulator.core.models import ModelRunner, TurnContext
+from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
+from emulator.core.routing import Hints, resolve_node
+from emulator.core.seams import Clock, Ids, SystemClock, isoformat
+from emulator.core.sources import Source, sources_for
+from emulator.core.timing import token_delays
+from emulator.core.tokens import count_tokens, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A decided reply. It is already stored when the API starts sending it."""
+
+    node: str
+    thread_id: str
+    user_message_id: str
+    message_id: str
+    content: str
+    tokens: tuple[str, ...]
+    model: str
+    usage: Usage
+    created_at: str
+    trace_id: str
+    sources: tuple[Source, ...] = ()
+    replayed: bool = False  # answered from an idempotency record
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Turn:
+        data = dict(payload)
+        data["tokens"] = tuple(data["tokens"])
+        data["usage"] = Usage(**data["usage"])
+        data["sources"] = tuple(Source(**s) for s in data["sources"])
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    message: str
+    thread_id: str | None = None
+    session: str | None = None  # a client-chosen conversation key (widget sessionId)
+    request_id: str | None = None
+    idempotency_key: str | None = None
+    fingerprint: str = ""  # what makes two requests with one key "the same"
+    thread_prefix: str = "thr_"  # each API's ids have their own look
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def fingerprint(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class Engine:
+    """Holds the current config (swapped whole on reload), the store and the seams."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.seed = seed
+        self.ids = Ids(seed)
+        self.started_at = self.clock.now()
+        self.loaded_at = self.started_at
+        self.generation = 1
+        self.config_error: str | None = None  # the last reload's error, until a good one
+        self._models = ModelRunner()
+        self._jitter = random.Random(seed)
+
+    def resolve(self, config: Config, hints: Hints, apis: Sequence[str]) -> Node:
+        return resolve_node(config, hints, apis)
+
+    def authenticate(self, config: Config, node: Node, credential: str | None) -> None:
+        authenticate(config, node, credential)
+
+    def thread(self, node: Node, thread_id: str) -> ThreadRecord:
+        """A thread of `node`; another node's thread is as unknown as a missing one."""
+        thread = self.store.get_thread(thread_id)
+        if thread is None or thread.node != node.alias:
+            raise ThreadNotFound(thread_id)
+        return thread
+
+    def start_turn(self, node: Node, request: TurnRequest) -> Turn:
+        """Decide and store the reply for one user message; idempotent under a key."""
+        if request.idempotency_key:
+            replayed = self._replay(node, request)
+            if replayed is not None:
+                return replayed
+        thread = self._thread_for(node, request)
+        turn = self._answer(node, thread, request)
+        if request.idempotency_key:
+            self.store.put_idempotency(
+                IdempotencyRecord(
+                    node.alias, request.idempotency_key, request.fingerprint, turn.to_payload()
+                )
+            )
+        return turn
+
+    async def events(self, node: Node, turn: Turn) -> AsyncIterator[Event]:
+        """The turn as paced events: start, sources, one token each, done."""
+        yield Start(turn)
+        if turn.sources:
+            yield Sources(turn.sources)
+        for index, delay in enumerate(self._delays(node, turn)):
+            if delay > 0:
+                await self.clock.sleep(delay)
+            yield Token(turn.tokens[index], index)
+        yield Done(turn)
+
+    async def wait_for_reply(self, node: Node, turn: Turn) -> None:
+        """A non-streaming answer takes as long as the whole stream would."""
+        total = sum(self._delays(node, turn))
+        if total > 0:
+            await self.clock.sleep(total)
+
+    def _delays(self, node: Node, turn: Turn) -> list[float]:
+        if turn.replayed:
+            return [0.0] * len(turn.tokens)
+        return token_delays(node.latency, len(turn.tokens), self._jitter)
+
+    def _replay(self, node: Node, request: TurnRequest) -> Turn | None:
+        assert request.idempotency_key is not None
+        record = self.store.get_idempotency(node.alias, request.idempotency_key)
+        if record is None:
+            return None
+        if record.fingerprint != request.fingerprint:
+            raise IdempotencyConflict(
+                "This idempotency key was already used with a different request body"
+            )
+        return replace(Turn.from_payload(dict(record.payload)), replayed=True)
+
+    def _thread_for(self, node: Node, request: TurnRequest) -> ThreadRecord:
+        if request.thread_id is not None:
+            return self.thread(node, request.thread_id)
+        if request.session is not None:
+            existing = self.store.thread_for_session(node.alias, request.session)
+            if existing is not None:
+                return existing
+        thread = ThreadRecord(
+            id=self.ids.new(request.thread_prefix),
+            node=node.alias,
+            api=node.api,
+            created_at=isoformat(self.clock.now()),
+            session=request.session,
+        )
+        self.store.create_thread(thread)
+        return thread
+
+    def _answer(self, node: Node, thread: ThreadRecord, request: TurnRequest) -> Turn:
+        history = self.store.messages(thread.id)
+        rule_hits: dict[int, int] = {}
+        for message in history:
+            rule = message.extra.get("rule")
+            if message.role == "assistant" and isinstance(rule, int):
+                rule_hits[rule] = rule_hits.get(rule, 0) + 1
+        turn_number = sum(1 for m in history if m.role == "user") + 1
+        ctx = TurnContext(node, request.message, thread.id, turn_number, rule_hits, self.seed)
+        reply = self._models.reply(ctx)
+        tokens = tuple(tokenize(reply.text))
+        now = isoformat(self.clock.now())
+        turn = Turn(
+            node=node.alias,
+            thread_id=thread.id,
+            user_message_id=self.ids.new("msg_"),
+            message_id=self.ids.new("msg_"),
+            content=reply.text,
+            tokens=tokens,
+            model=node.model.name,
+            usage=Usage(count_tokens(request.message), len(tokens)),
+            created_at=now,
+            trace_id=self.ids.new("trc_", 32),
+            sources=sources_for(node, request.message, reply.sources),
+        )
+        self.store.append_messages(_records(turn, request, reply.rule))
+        return turn
+
+
+def _records(turn: Turn, request: TurnRequest, rule: int | None) -> list[MessageRecord]:
+    common = {"requestId": request.request_id, **request.extra}
+    user = MessageRecord(
+        turn.user_message_id,
+        turn.thread_id,
+        "user",
+        request.message,
+        turn.created_at,
+        {**common, "tokens": turn.usage.input_tokens},
+    )
+    assistant = MessageRecord(
+        turn.message_id,
+        turn.thread_id,
+        "assistant",
+        turn.content,
+        turn.created_at,
+        {
+            **common,
+            "model": turn.model,
+            "tokens": turn.usage.output_tokens,
+            "traceId": turn.trace_id,
+            "rule": rule,
+            "sources": [s.id for s in turn.sources],
+        },
+    )
+    return [user, assistant]

@@ -1,0 +1,42 @@
+"""Neutral stream events. Each API encodes them into its own frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.core.engine import Turn
+    from emulator.core.sources import Source
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    turn: Turn
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    turn: Turn
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failure after the stream began: the API's mid-stream error event."""
+
+    code: str
+    message: str
+
+
+Event = Start | Sources | Token | Done | Failure

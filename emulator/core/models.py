@@ -1,0 +1,128 @@
+"""Reply models: echo, scripted and lorem. Pure functions of the node, the message and the
+thread's history, so the same conversation under the same seed gives the same words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+from emulator.config.model import Matcher, ModelSpec, Node, Rule
+from emulator.core.errors import ModelError
+from emulator.core.seams import stable_seed
+from emulator.core.templates import render_template
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    node: Node
+    message: str
+    thread_id: str
+    turn: int  # 1 for the first user message of a thread
+    rule_hits: Mapping[int, int] = field(default_factory=dict)  # rule index -> times it answered
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    sources: tuple[str, ...] = ()  # knowledge ids the answer cites
+    rule: int | None = None  # index of the rule that answered, if any
+
+
+def match(when: Matcher, message: str, turn: int) -> re.Match[str] | bool:
+    """Whether every condition of `when` holds; a regex or contains match is returned for
+    `{match.N}`. `contains` and `equals` ignore case and surrounding whitespace."""
+    found: re.Match[str] | bool = when.any
+    if when.turn is not None:
+        if turn != when.turn:
+            return False
+        found = True
+    if when.equals is not None:
+        if message.strip().casefold() != when.equals.strip().casefold():
+            return False
+        found = True
+    if when.contains is not None:
+        hit = re.search(re.escape(when.contains), message, re.IGNORECASE)
+        if hit is None:
+            return False
+        found = hit
+    if when.regex is not None:
+        hit = when.regex.search(message)
+        if hit is None:
+            return False
+        found = hit
+    return found
+
+
+class ModelRunner:
+    """Answers a turn with the node's model. One Faker, reseeded per turn."""
+
+    def __init__(self) -> None:
+        self._faker = Faker()
+
+    def reply(self, ctx: TurnContext) -> Reply:
+        spec = ctx.node.model
+        if spec.kind == "echo":
+            return Reply(self._echo(spec, ctx))
+        if spec.kind == "lorem":
+            return Reply(self._lorem(ctx))
+        if spec.kind == "scripted":
+            return self._scripted(spec, ctx)
+        raise ModelError(
+            f"Node '{ctx.node.alias}' uses a '{spec.kind}' model, which this version cannot run"
+        )
+
+    def _scripted(self, spec: ModelSpec, ctx: TurnContext) -> Reply:
+        for index, rule in enumerate(spec.rules):
+            hit = match(rule.when, ctx.message, ctx.turn)
+            if hit is not False:
+                template = _nth_reply(rule, ctx.rule_hits.get(index, 0))
+                groups = _groups(hit)
+                return Reply(self._render(template, ctx, groups), rule.sources, index)
+        if spec.fallback == "echo":
+            return Reply(self._echo(spec, ctx))
+        if spec.fallback == "lorem":
+            return Reply(self._lorem(ctx))
+        return Reply(self._render(spec.fallback, ctx, {}))
+
+    def _echo(self, spec: ModelSpec, ctx: TurnContext) -> str:
+        if spec.template is None:
+            return ctx.message
+        return self._render(spec.template, ctx, {})
+
+    def _lorem(self, ctx: TurnContext) -> str:
+        self._reseed(ctx)
+        return self._faker.paragraph(nb_sentences=3)
+
+    def _render(self, template: str, ctx: TurnContext, groups: Mapping[str, str]) -> str:
+        self._reseed(ctx)
+        values = {
+            "message": ctx.message,
+            "turn": str(ctx.turn),
+            "node.name": ctx.node.name,
+            **groups,
+        }
+        return render_template(template, values, self._fake)
+
+    def _fake(self, provider: str) -> str:
+        return str(getattr(self._faker, provider)())
+
+    def _reseed(self, ctx: TurnContext) -> None:
+        self._faker.seed_instance(stable_seed(ctx.seed, ctx.thread_id, ctx.turn))
+
+
+def _nth_reply(rule: Rule, hits: int) -> str:
+    """`replies` answer in order; the last one repeats."""
+    return rule.replies[min(hits, len(rule.replies) - 1)]
+
+
+def _groups(hit: re.Match[str] | bool) -> dict[str, str]:
+    if not isinstance(hit, re.Match):
+        return {}
+    groups = {"match.0": hit.group(0)}
+    for number, value in enumerate(hit.groups(), start=1):
+        groups[f"match.{number}"] = value or ""
+    return groups

@@ -1,0 +1,39 @@
+"""Runs the app under uvicorn (uvloop + httptools) on an already-bound socket."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+import uvicorn
+
+from emulator.app import build_app
+from emulator.config.model import Config
+from emulator.core.engine import Engine
+from emulator.core.store import StoreError, TinyStore
+
+
+def run(
+    config: Config, sock: socket.socket, args: argparse.Namespace, *, control_token: str | None
+) -> int:
+    try:
+        store = TinyStore(None if args.memory else args.data)
+    except StoreError as exc:
+        print(f"emulator: cannot open the data directory: {exc}", file=sys.stderr)
+        return 1
+    engine = Engine(config, store, seed=args.seed)
+    app = build_app(engine, control_token=control_token)
+    app.on_shutdown.append(lambda: store.close())
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http="httptools",
+            log_level=args.log_level.lower(),
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    server.run(sockets=[sock])
+    return 0

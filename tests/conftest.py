@@ -1,0 +1,95 @@
+"""Shared fixtures: an app built from a test config, an in-memory store, zero latency."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jwt
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from emulator.app import build_app
+from emulator.config.loader import parse_config
+from emulator.core.engine import Engine
+from emulator.core.store import TinyStore
+
+TEST_CONFIG = """
+version: 1
+nodes:
+  support:
+    api: interlocute
+    name: Support Assistant
+    description: Customer support node for Acme Corp
+    model:
+      name: gpt-4o
+      kind: scripted
+      rules:
+        - when: {contains: hours}
+          reply: We are open 9 to 5.
+        - when: {regex: "order (ORD-\\\\d+)"}
+          replies: ["Order {match.1} ships today.", "Still today."]
+        - when: {turn: 3}
+          reply: "Third turn for {node.name}."
+      fallback: echo
+    auth:
+      api_keys: [sk-support-123]
+      jwt: {secret: dev-secret, audience: support}
+  echo:
+    api: interlocute
+    name: Echo
+    model: {kind: echo, template: "You said: {message}"}
+    auth: {anonymous: true}
+  anykey:
+    api: interlocute
+    name: Any Key
+    model: echo
+  slow:
+    api: interlocute
+    name: Slow
+    model: {kind: lorem}
+    auth: {api_keys: [sk-slow]}
+    latency: {first_token_ms: 0, tokens_per_second: 20}
+"""
+
+KEY = "sk-support-123"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def make_app(text: str = TEST_CONFIG, *, seed: int | None = 7, store: Any = None) -> Litestar:
+    engine = Engine(parse_config(text, "test.yaml"), store or TinyStore(None), seed=seed)
+    return build_app(engine)
+
+
+@pytest.fixture
+def app() -> Litestar:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app, base_url="http://support.localhost:8080") as client:
+        yield client
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., TestClient[Litestar]]]:
+    clients: list[TestClient[Litestar]] = []
+
+    def factory(text: str = TEST_CONFIG, base_url: str = "http://127.0.0.1:8080") -> Any:
+        client = TestClient(make_app(text), base_url=base_url)
+        clients.append(client.__enter__())
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def make_jwt(**claims: Any) -> str:
+    secret = claims.pop("secret", "dev-secret")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short dev secrets are the point
+        return jwt.encode({"aud": "support", **claims}, secret, algorithm="HS256")

@@ -1,0 +1,226 @@
+"""A real `emulator serve` process: the seed's cURL commands, streams with httpx-sse,
+hang-ups mid-stream, SIGKILL durability, and the CLI's refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from tests.conftest import KEY, TEST_CONFIG
+from tests.e2e.server import Server, run_cli
+
+pytestmark = pytest.mark.subprocess
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "nodes.yaml"
+    path.write_text(TEST_CONFIG)
+    return path
+
+
+@pytest.fixture
+def server(config: Path, tmp_path: Path) -> Server:
+    with Server(config, "--data", str(tmp_path / "data"), "--no-reload") as running:
+        yield running
+
+
+def curl(*args: str) -> str:
+    done = subprocess.run(["curl", "-sS", *args], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_seed_curl_examples_with_only_the_base_url_swapped(server: Server) -> None:
+    base = f"http://support.localhost:{server.port}"
+    auth = f"Authorization: Bearer {KEY}"
+    sent = json.loads(
+        curl(
+            "-X",
+            "POST",
+            f"{base}/chat",
+            "-H",
+            auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            '{\n"content": "Hello! What can you do?"\n}',
+        )
+    )
+    assert sent["content"] == "Hello! What can you do?"
+    body = json.dumps({"content": "Tell me more about that.", "threadId": sent["threadId"]})
+    more = json.loads(
+        curl(
+            "-X",
+            "POST",
+            f"{base}/chat",
+            "-H",
+            auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        )
+    )
+    assert more["threadId"] == sent["threadId"]
+    streamed = curl(
+        "-N",
+        "-X",
+        "POST",
+        f"{base}/chat/stream",
+        "-H",
+        auth,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{\n"content": "Write a haiku about AI."\n}',
+    )
+    assert streamed.startswith("event: start\n")
+    assert 'event: done\ndata: {"threadId":' in streamed
+    by_path = json.loads(
+        curl(
+            "-X",
+            "POST",
+            f"{server.url}/nodes/support/chat",
+            "-H",
+            auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            '{"content":"hours"}',
+        )
+    )
+    assert by_path["content"] == "We are open 9 to 5."
+
+
+def test_stream_with_httpx_sse_arrives_token_by_token(server: Server) -> None:
+    with (
+        httpx.Client(base_url=f"{server.url}/nodes/slow", timeout=10) as client,
+        connect_sse(
+            client,
+            "POST",
+            "/chat/stream",
+            json={"content": "tell me"},
+            headers={"Authorization": "Bearer sk-slow"},
+        ) as source,
+    ):
+        arrivals = [(event.event, time.monotonic()) for event in source.iter_sse()]
+    names = [name for name, _ in arrivals]
+    assert names[0] == "start" and names[-1] == "done" and names.count("token") > 3
+    # 20 tokens/s: the first token arrives well before the last one is produced
+    assert arrivals[-1][1] - arrivals[1][1] > 0.1
+
+
+def test_client_hanging_up_mid_stream_leaves_a_consistent_thread(server: Server) -> None:
+    with httpx.Client(base_url=f"{server.url}/nodes/slow", timeout=10) as client:
+        with connect_sse(
+            client,
+            "POST",
+            "/chat/stream",
+            json={"content": "a long one"},
+            headers={"Authorization": "Bearer sk-slow"},
+        ) as source:
+            events = source.iter_sse()
+            start = json.loads(next(events).data)
+            next(events)  # one token, then hang up
+        thread = client.get(f"{server.url}/_emulator/threads/{start['threadId']}").json()
+        assert [m["role"] for m in thread["messages"]] == ["user", "assistant"]
+        assert thread["messages"][1]["content"]
+        # the server is fine and serves the next request
+        again = client.post(
+            "/chat",
+            json={"content": "next", "threadId": start["threadId"]},
+            headers={"Authorization": "Bearer sk-slow"},
+        )
+        assert again.status_code == 200
+
+
+def test_sigkill_right_after_replies_loses_no_acknowledged_message(
+    config: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    acknowledged: list[str] = []
+    server = Server(config, "--data", str(data), "--no-reload").start()
+    try:
+        with httpx.Client(base_url=f"{server.url}/nodes/support", timeout=10) as client:
+            thread = None
+            for i in range(30):
+                body = {"content": f"message {i}", **({"threadId": thread} if thread else {})}
+                reply = client.post("/chat", json=body, headers={"Authorization": f"Bearer {KEY}"})
+                assert reply.status_code == 200
+                thread = reply.json()["threadId"]
+                acknowledged.append(reply.json()["messageId"])
+    finally:
+        server.kill()  # SIGKILL: no shutdown hooks run
+    with Server(config, "--data", str(data), "--no-reload") as restarted:
+        stored = httpx.get(f"{restarted.url}/_emulator/threads/{thread}").json()
+    ids = [m["id"] for m in stored["messages"] if m["role"] == "assistant"]
+    assert ids == acknowledged
+    assert len(stored["messages"]) == 60
+
+
+def test_threads_survive_a_restart(config: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with Server(config, "--data", str(data), "--no-reload") as first:
+        sent = httpx.post(f"{first.url}/nodes/echo/chat", json={"content": "remember me"}).json()
+    with Server(config, "--data", str(data), "--no-reload") as second:
+        again = httpx.post(
+            f"{second.url}/nodes/echo/chat",
+            json={"content": "still there?", "threadId": sent["threadId"]},
+        )
+        assert again.status_code == 200
+        thread = httpx.get(f"{second.url}/_emulator/threads/{sent['threadId']}").json()
+    assert [m["content"] for m in thread["messages"]][:2] == [
+        "remember me",
+        "You said: remember me",
+    ]
+
+
+def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
+    bad = tmp_path / "nodes.yaml"
+    bad.write_text("version: 1\nnodes:\n  support:\n    api: interlocute\n    modle: echo\n")
+    done = run_cli(["serve", "--config", str(bad), "--port", "0", "--memory"], cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"{bad}:5:5" in done.stderr
+    assert "did you mean 'model'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_refuses_a_busy_port(config: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli(
+            ["serve", "--config", str(config), "--port", str(port), "--memory"], cwd=tmp_path
+        )
+    assert done.returncode == 1
+    assert "already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_check_exit_codes(config: Path, tmp_path: Path) -> None:
+    ok = run_cli(["check", str(config)], cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "OK" in ok.stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("nodes:\n  a: [unclosed\n")
+    bad = run_cli(["check", str(broken)], cwd=tmp_path)
+    assert bad.returncode == 1
+    assert str(broken) in bad.stderr
+
+
+def test_serve_without_nodes_yaml_uses_the_bundled_demo(tmp_path: Path) -> None:
+    with Server(None, "--memory", "--no-reload", cwd=tmp_path) as running:
+        assert "bundled demo" in running.output[0]
+        nodes = httpx.get(f"{running.url}/_emulator/nodes").json()["nodes"]
+    assert len(nodes) >= 2
