@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -181,15 +181,24 @@ class Engine:
         self.store.create_thread(thread)
         return thread
 
+    def _hits_counter(self, thread_id: str) -> Callable[[int], int]:
+        """How often each rule answered in the thread; reads the history at most once."""
+        counted: dict[int, int] | None = None
+
+        def hits(rule: int) -> int:
+            nonlocal counted
+            if counted is None:
+                counted = _rule_hits(self.store.messages(thread_id))
+            return counted.get(rule, 0)
+
+        return hits
+
     def _answer(self, node: Node, thread: ThreadRecord, request: TurnRequest) -> Turn:
-        history = self.store.messages(thread.id)
-        rule_hits: dict[int, int] = {}
-        for message in history:
-            rule = message.extra.get("rule")
-            if message.role == "assistant" and isinstance(rule, int):
-                rule_hits[rule] = rule_hits.get(rule, 0) + 1
-        turn_number = sum(1 for m in history if m.role == "user") + 1
-        ctx = TurnContext(node, request.message, thread.id, turn_number, rule_hits, self.seed)
+        # Each stored turn is two messages, so the count gives the turn number in O(1).
+        turn_number = self.store.message_count(thread.id) // 2 + 1
+        ctx = TurnContext(
+            node, request.message, thread.id, turn_number, self._hits_counter(thread.id), self.seed
+        )
         reply = self._models.reply(ctx)
         tokens = tuple(tokenize(reply.text))
         now = isoformat(self.clock.now())
@@ -208,6 +217,15 @@ class Engine:
         )
         self.store.append_messages(_records(turn, request, reply.rule))
         return turn
+
+
+def _rule_hits(messages: Sequence[MessageRecord]) -> dict[int, int]:
+    hits: dict[int, int] = {}
+    for message in messages:
+        rule = message.extra.get("rule")
+        if message.role == "assistant" and isinstance(rule, int):
+            hits[rule] = hits.get(rule, 0) + 1
+    return hits
 
 
 def _records(turn: Turn, request: TurnRequest, rule: int | None) -> list[MessageRecord]:

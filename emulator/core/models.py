@@ -4,8 +4,8 @@ thread's history, so the same conversation under the same seed gives the same wo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from faker import Faker
 
@@ -21,7 +21,8 @@ class TurnContext:
     message: str
     thread_id: str
     turn: int  # 1 for the first user message of a thread
-    rule_hits: Mapping[int, int] = field(default_factory=dict)  # rule index -> times it answered
+    # rule index -> times it answered earlier in this thread; asked only for multi-reply rules
+    rule_hits: Callable[[int], int] = lambda _: 0
     seed: int | None = None
 
 
@@ -79,7 +80,8 @@ class ModelRunner:
         for index, rule in enumerate(spec.rules):
             hit = match(rule.when, ctx.message, ctx.turn)
             if hit is not False:
-                template = _nth_reply(rule, ctx.rule_hits.get(index, 0))
+                hits = ctx.rule_hits(index) if len(rule.replies) > 1 else 0
+                template = _nth_reply(rule, hits)
                 groups = _groups(hit)
                 return Reply(self._render(template, ctx, groups), rule.sources, index)
         if spec.fallback == "echo":
