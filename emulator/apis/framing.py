@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from emulator.core.errors import EmulatorError
+from emulator.core.events import Event
 
 COMPACT = (",", ":")
 
@@ -52,3 +56,19 @@ class TextFrame:
 Frame = SseFrame | NdjsonFrame | TextFrame
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def encode_stream(
+    events: AsyncIterator[Event],
+    encode: Callable[[Event], Frame | None],
+    failed: Callable[[EmulatorError], Frame],
+) -> AsyncIterator[bytes]:
+    """Each core event as its API's frame bytes, one chunk per frame so each flushes on its own;
+    a core error raised mid-stream becomes the API's error frame and ends the stream."""
+    try:
+        async for event in events:
+            frame = encode(event)
+            if frame is not None:
+                yield frame.encode()
+    except EmulatorError as exc:
+        yield failed(exc).encode()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from emulator.apis import interlocute
+import re
+
+from emulator.apis import agent_slug, interlocute, sentientone, widget
 from emulator.apis.base import Endpoint
 from emulator.config.model import Node
 
-API_ROUTES: list[tuple[str, str, Endpoint]] = [*interlocute.ROUTES]
+API_ROUTES: list[tuple[str, str, Endpoint]] = [
+    *interlocute.ROUTES,
+    *agent_slug.ROUTES,
+    *sentientone.ROUTES,
+    *widget.ROUTES,
+]
 
 
 def node_urls(node: Node, host: str, port: int) -> list[str]:
@@ -15,7 +22,7 @@ def node_urls(node: Node, host: str, port: int) -> list[str]:
         {path for _, path, ep in API_ROUTES if ep.dialect.name == node.api},
         key=lambda p: (len(p), p),
     )
-    paths = [p.replace("{slug}", node.alias) for p in paths]
+    paths = [re.sub(r"\{slug(:\w+)?\}", node.alias, p) for p in paths]
     loopback = host in ("127.0.0.1", "localhost", "0.0.0.0", "::1", "::")
     urls = [f"http://{node.alias}.localhost:{port}{p}" for p in paths] if loopback else []
     return urls + [f"http://{_display(host)}:{port}/nodes/{node.alias}{p}" for p in paths]

@@ -1,0 +1,86 @@
+"""agent-slug: Bearer keys, the slug in the path, `{"data": null, "error": {...}}` errors.
+
+Names and messages for 400/401/404/429 are the seed's; the seed shows none for 405, 409, 413 and
+500, so those are MethodNotAllowedError, ConflictError, PayloadTooLargeError and
+InternalServerError (README, "The agent-slug API").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+
+from emulator.apis.base import Dialect, bearer
+from emulator.core.errors import (
+    EmulatorError,
+    IdempotencyConflict,
+    InjectedFault,
+    InvalidRequest,
+    MethodNotAllowed,
+    NodeNotFound,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ThreadNotFound,
+    Unauthorized,
+)
+
+NAMES: list[tuple[type[EmulatorError] | tuple[type[EmulatorError], ...], str]] = [
+    (InvalidRequest, "ValidationError"),
+    (Unauthorized, "UnauthorizedError"),
+    ((NodeNotFound, ThreadNotFound, NotFound), "NotFoundError"),
+    (MethodNotAllowed, "MethodNotAllowedError"),
+    (IdempotencyConflict, "ConflictError"),
+    (PayloadTooLarge, "PayloadTooLargeError"),
+    (RateLimited, "RateLimitError"),
+]
+
+
+class AgentSlug(Dialect):
+    name = "agent-slug"
+
+    def credential(self, request: Request[Any, Any, Any]) -> str | None:
+        return bearer(request)
+
+    def api_id(self, request: Request[Any, Any, Any]) -> str | None:
+        slug = request.path_params.get("slug")
+        return str(slug) if slug else None
+
+    def error(self, exc: EmulatorError) -> Response[Any]:
+        return error_response(exc)
+
+
+def error_name(exc: EmulatorError) -> str:
+    if isinstance(exc, InjectedFault):
+        return "RateLimitError" if exc.status == 429 else "InternalServerError"
+    return next((name for kind, name in NAMES if isinstance(exc, kind)), "InternalServerError")
+
+
+def error_message(exc: EmulatorError) -> str:
+    if isinstance(exc, Unauthorized):
+        return "Invalid or missing API token"
+    if isinstance(exc, NodeNotFound) and exc.ident:
+        return f"Agent with slug '{exc.ident}' not found"
+    if isinstance(exc, ThreadNotFound):
+        return f"Conversation '{exc.thread_id}' not found"
+    if exc.status >= 500 and not isinstance(exc, InjectedFault):
+        return "Internal server error"
+    return exc.message
+
+
+def error_envelope(exc: EmulatorError) -> dict[str, Any]:
+    return {
+        "data": None,
+        "error": {"name": error_name(exc), "message": error_message(exc), "details": {}},
+    }
+
+
+def error_response(exc: EmulatorError) -> Response[Any]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited | InjectedFault) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return Response(error_envelope(exc), status_code=exc.status, headers=headers)
+
+
+DIALECT = AgentSlug()

@@ -1,0 +1,99 @@
+"""POST /v1/chat/stream (SSE, seed 003) and POST /v1/chat (one JSON body, our design)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Response
+from litestar.response import Stream
+
+from emulator.apis.base import Call, require_object
+from emulator.apis.framing import STREAM_HEADERS, SseFrame, dumps, encode_stream
+from emulator.apis.sentientone.dialect import error_code, error_message
+from emulator.core.engine import Turn, TurnRequest
+from emulator.core.errors import EmulatorError, InvalidRequest
+from emulator.core.events import Done, Event, Failure, Sources, Start, Token
+from emulator.core.sources import Source
+
+
+def parse(call: Call) -> TurnRequest:
+    body = require_object(call)
+    message = body.get("message")
+    if message is None:
+        raise InvalidRequest("'message' is required", field="message")
+    if not isinstance(message, str):
+        raise InvalidRequest("'message' must be a string", field="message")
+    if not message.strip():
+        raise InvalidRequest("'message' must not be empty", field="message")
+    conversation = body.get("conversation_id")
+    if conversation is not None and not isinstance(conversation, str):
+        raise InvalidRequest("'conversation_id' must be a string", field="conversation_id")
+    return TurnRequest(
+        message=message,
+        thread_id=conversation or None,
+        request_id=call.request_id,
+        thread_prefix="conv-",
+    )
+
+
+def sources(found: tuple[Source, ...]) -> list[dict[str, Any]]:
+    return [asdict(source) for source in found]
+
+
+async def chat_stream(call: Call) -> Response[Any]:
+    turn = call.engine.start_turn(call.node, parse(call))
+    frames = encode_stream(call.engine.events(call.node, turn), _encoder(turn), _failed(turn))
+    headers = {**STREAM_HEADERS, "X-Trace-Id": turn.trace_id}
+    return Stream(frames, media_type="text/event-stream", headers=headers, status_code=200)
+
+
+async def chat(call: Call) -> Response[Any]:
+    turn = call.engine.start_turn(call.node, parse(call))
+    await call.engine.wait_for_reply(call.node, turn)
+    return Response(answer(turn), status_code=200, headers={"X-Trace-Id": turn.trace_id})
+
+
+def answer(turn: Turn) -> dict[str, Any]:
+    return {
+        "conversation_id": turn.thread_id,
+        "trace_id": turn.trace_id,
+        "content": turn.content,
+        "sources": sources(turn.sources),
+    }
+
+
+def encode_event(event: Event) -> SseFrame | None:
+    """One compact JSON object per `data:` line and no `event:` field, as in the seed."""
+    if isinstance(event, Start | Done):
+        kind = "meta" if isinstance(event, Start) else "done"
+        ids = {"conversation_id": event.turn.thread_id, "trace_id": event.turn.trace_id}
+        return SseFrame(dumps({"type": kind, **ids}))
+    if isinstance(event, Sources):
+        return SseFrame(dumps({"type": "sources", "sources": sources(event.sources)}))
+    if isinstance(event, Token):
+        return SseFrame(dumps({"type": "delta", "content": event.text}))
+    return None  # a Failure needs the trace id: see `_encoder`
+
+
+def _encoder(turn: Turn) -> Callable[[Event], SseFrame | None]:
+    def encode(event: Event) -> SseFrame | None:
+        if isinstance(event, Failure):
+            return error_frame(event.code, event.message, turn.trace_id)
+        return encode_event(event)
+
+    return encode
+
+
+def _failed(turn: Turn) -> Callable[[EmulatorError], SseFrame]:
+    def failed(exc: EmulatorError) -> SseFrame:
+        return error_frame(error_code(exc), error_message(exc), turn.trace_id)
+
+    return failed
+
+
+def error_frame(code: str, message: str, trace_id: str) -> SseFrame:
+    """A failure mid-stream, shaped like the error body plus `"type": "error"`."""
+    error = {"code": code, "message": message}
+    return SseFrame(dumps({"type": "error", "error": error, "trace_id": trace_id}))

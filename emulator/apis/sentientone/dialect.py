@@ -1,0 +1,77 @@
+"""sentientone: `X-Api-Key` + `X-Agent-Id`; errors `{"error": {"code", "message"}, "trace_id"}`.
+
+The seed shows no error body; this one is documented in the README. Every response carries
+`X-Trace-Id`, equal to the body's `trace_id`; a 429 also carries `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from litestar import Request, Response
+
+from emulator.apis.base import Dialect
+from emulator.core.errors import (
+    EmulatorError,
+    InjectedFault,
+    NodeNotFound,
+    RateLimited,
+    ThreadNotFound,
+)
+
+
+class Sentientone(Dialect):
+    name = "sentientone"
+
+    def credential(self, request: Request[Any, Any, Any]) -> str | None:
+        return request.headers.get("x-api-key") or None
+
+    def api_id(self, request: Request[Any, Any, Any]) -> str | None:
+        return request.headers.get("x-agent-id") or None
+
+    def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
+        score = 3 * ("x-agent-id" in request.headers) + ("x-api-key" in request.headers)
+        return score + (2 * ("conversation_id" in body) if isinstance(body, dict) else 0)
+
+    def error(self, exc: EmulatorError) -> Response[Any]:
+        return error_response(exc)
+
+
+def new_trace_id() -> str:
+    return "trc_" + secrets.token_hex(16)
+
+
+def error_code(exc: EmulatorError) -> str:
+    if isinstance(exc, NodeNotFound):
+        return "agent_not_found"
+    if isinstance(exc, ThreadNotFound):
+        return "conversation_not_found"
+    if isinstance(exc, InjectedFault):
+        return "rate_limited" if exc.status == 429 else "upstream_error"
+    return exc.code
+
+
+def error_message(exc: EmulatorError) -> str:
+    if isinstance(exc, NodeNotFound):
+        if exc.ident:
+            return f"Agent '{exc.ident}' not found"
+        return "No agent matches this request; send X-Agent-Id"
+    if isinstance(exc, ThreadNotFound):
+        return f"Conversation '{exc.thread_id}' not found"
+    return exc.message
+
+
+def error_body(exc: EmulatorError, trace_id: str) -> dict[str, Any]:
+    return {"error": {"code": error_code(exc), "message": error_message(exc)}, "trace_id": trace_id}
+
+
+def error_response(exc: EmulatorError) -> Response[Any]:
+    trace_id = new_trace_id()
+    headers = {"X-Trace-Id": trace_id}
+    if isinstance(exc, RateLimited | InjectedFault) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return Response(error_body(exc, trace_id), status_code=exc.status, headers=headers)
+
+
+DIALECT = Sentientone()

@@ -1,0 +1,51 @@
+"""widget: `x-api-key` or `x-widget-api-key`; errors are `{"error": "<fixed text>"}`.
+
+400, 401, 429 and 500 carry the seed's exact texts. The seed shows none for 404, 405, 409 and
+413: "Not found", "Method not allowed", "Conflict" and "Payload too large" (README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+
+from emulator.apis.base import Dialect
+from emulator.core.errors import EmulatorError, InjectedFault, RateLimited
+
+TEXTS = {
+    400: "Invalid request payload",
+    401: "Unauthorized",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    429: "Too many requests",
+}
+INTERNAL = "Internal server error"
+
+
+class Widget(Dialect):
+    name = "widget"
+
+    def credential(self, request: Request[Any, Any, Any]) -> str | None:
+        headers = request.headers
+        return headers.get("x-api-key") or headers.get("x-widget-api-key") or None
+
+    def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
+        score = 2 * ("x-widget-api-key" in request.headers)
+        return score + (3 * ("sessionId" in body) if isinstance(body, dict) else 0)
+
+    def error(self, exc: EmulatorError) -> Response[Any]:
+        return error_response(exc)
+
+
+def error_response(exc: EmulatorError) -> Response[Any]:
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited | InjectedFault) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    text = TEXTS.get(exc.status, INTERNAL)
+    return Response({"error": text}, status_code=exc.status, headers=headers)
+
+
+DIALECT = Widget()
