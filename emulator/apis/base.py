@@ -132,7 +132,8 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
     """Resolve the node, then let its API's endpoint answer; every error in that API's format."""
     engine: Engine = request.app.state.engine
     config = engine.config
-    ranked = list(endpoints)
+    # Headers alone pick the error format until the body is read (a 413 never reads it all).
+    ranked = sorted(endpoints, key=lambda e: -e.dialect.resembles(MALFORMED, request))
     dialect = ranked[0].dialect
     try:
         body = await read_body(request)

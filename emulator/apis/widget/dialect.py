@@ -33,7 +33,7 @@ class Widget(Dialect):
         return headers.get("x-api-key") or headers.get("x-widget-api-key") or None
 
     def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
-        score = 2 * ("x-widget-api-key" in request.headers)
+        score = 2 * ("x-widget-api-key" in request.headers) + ("x-api-key" in request.headers)
         return score + (3 * ("sessionId" in body) if isinstance(body, dict) else 0)
 
     def error(self, exc: EmulatorError) -> Response[Any]:
