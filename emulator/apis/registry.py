@@ -23,6 +23,7 @@ def node_urls(node: Node, host: str, port: int) -> list[str]:
         key=lambda p: (len(p), p),
     )
     paths = [re.sub(r"\{slug(:\w+)?\}", node.alias, p) for p in paths]
+    paths = [p for p in paths if "{" not in p]  # e.g. /chit/{section}: /chit stands for it
     loopback = host in ("127.0.0.1", "localhost", "0.0.0.0", "::1", "::")
     urls = [f"http://{node.alias}.localhost:{port}{p}" for p in paths] if loopback else []
     return urls + [f"http://{_display(host)}:{port}/nodes/{node.alias}{p}" for p in paths]
