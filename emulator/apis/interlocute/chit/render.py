@@ -64,7 +64,7 @@ def _section_lines(title: str, part: Part, media_type: str, level: int) -> list[
 
 def label(key: str) -> str:
     """`nodeId` -> "Node ID", `inputPer1kTokens` -> "Input per 1k tokens"."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).lower().split()
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[a-z])(?=[0-9])", " ", key).lower().split()
     words = [_WORDS.get(word, word) for word in words]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
