@@ -73,7 +73,7 @@ def label(key: str) -> str:
 def scalar(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if value is None or value == "":
+    if value is None or value == "" or value == [] or value == {}:
         return "none"
     if isinstance(value, str):
         return value
