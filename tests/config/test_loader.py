@@ -9,7 +9,7 @@ from textwrap import dedent
 import pytest
 
 from emulator.config import Config, ConfigError, load_config, parse_config
-from emulator.config.model import CAPABILITY_NAMES, Location
+from emulator.config.model import CAPABILITY_NAMES, ChitSection, Location
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -353,6 +353,46 @@ def test_custom_chit_section_needs_a_body() -> None:
         "nodes.yaml:6:18: pricing: `mode: custom` needs a `body:` (the text to serve)",
         "nodes.yaml:7:20: identity: `body` only applies with `mode: custom`",
     ]
+
+
+def test_chit_problems() -> None:
+    assert problems("""\
+        nodes:
+          a:
+            api: interlocute
+            chit:
+              enabled: nope
+              verbosity: loud
+              sections:
+                pricing: {mode: custom, format: text/html, body: "<b>x</b>"}
+                billing: {enabled: false}
+                status: {mode: custom, body: }
+                identity: {mode: fancy}
+        """) == [
+        "nodes.yaml:5:16: enabled: expected true or false, got a string ('nope')",
+        "nodes.yaml:6:18: verbosity: expected one of low | standard | high, got 'loud'",
+        "nodes.yaml:8:41: format: expected one of text/plain | text/markdown, got 'text/html'; "
+        "did you mean 'text/plain'?",
+        "nodes.yaml:9:9: unknown key 'billing' in sections",
+        "nodes.yaml:10:17: status: `mode: custom` needs a `body:` (the text to serve)",
+        "nodes.yaml:11:26: mode: expected one of standard | custom, got 'fancy'",
+    ]
+
+
+def test_chit_sections_default_to_enabled_and_standard() -> None:
+    chit = (
+        parse("""\
+        nodes:
+          a:
+            api: interlocute
+            chit: {enabled: false, sections: {status: {enabled: false}, identity: null}}
+        """)
+        .nodes["a"]
+        .chit
+    )
+    assert not chit.enabled and chit.verbosity == "standard"
+    assert not chit.section("status").enabled
+    assert chit.section("identity") == chit.section("pricing") == ChitSection()
 
 
 def test_chit() -> None:
