@@ -124,3 +124,9 @@ def structure(body: str, ext: str) -> Any:
     if ext == "json":
         return list(json.loads(body))
     return [re.sub(r":.*", ":", line) for line in body.splitlines()]  # labels, values masked
+
+
+def test_the_readme_identity_example_is_what_the_demo_serves(fixed_client: TestClient[Any]) -> None:
+    readme = (REPO / "README.md").read_text()
+    example = readme.split("/chit/identity\n", 1)[1].split("\n$ ", 1)[0] + "\n"
+    assert fetch(fixed_client, "support", "identity", "json", "standard").text == example
