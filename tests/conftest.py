@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import jwt
@@ -55,7 +56,8 @@ nodes:
 """
 
 KEY = "sk-support-123"
-AUTH = {"Authorization": f"Bearer {KEY}"}
+# Read-only: some clients (httpx-sse) add headers to the dict they are given.
+AUTH: Mapping[str, str] = MappingProxyType({"Authorization": f"Bearer {KEY}"})
 
 
 def make_app(text: str = TEST_CONFIG, *, seed: int | None = 7, store: Any = None) -> Litestar:

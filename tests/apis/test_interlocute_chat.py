@@ -68,7 +68,7 @@ def test_a_thread_of_one_node_is_unknown_to_another(client: TestClient[Any]) -> 
 
 def test_stream_sends_start_tokens_done(client: TestClient[Any]) -> None:
     with connect_sse(
-        client, "POST", "/chat/stream", json={"content": "What are your hours?"}, headers=AUTH
+        client, "POST", "/chat/stream", json={"content": "What are your hours?"}, headers={**AUTH}
     ) as source:
         assert source.response.headers["content-type"].startswith("text/event-stream")
         events = [(e.event, json.loads(e.data)) for e in source.iter_sse()]
@@ -120,7 +120,11 @@ def test_stream_as_plain_text(client: TestClient[Any]) -> None:
 def test_stream_continues_a_thread_and_stores_it(client: TestClient[Any]) -> None:
     thread = chat(client, "hi").json()["threadId"]
     with connect_sse(
-        client, "POST", "/chat/stream", json={"content": "hours", "threadId": thread}, headers=AUTH
+        client,
+        "POST",
+        "/chat/stream",
+        json={"content": "hours", "threadId": thread},
+        headers={**AUTH},
     ) as source:
         events = list(source.iter_sse())
     assert json.loads(events[0].data)["threadId"] == thread
