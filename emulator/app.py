@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, route
@@ -18,6 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from emulator import __version__
 from emulator.apis.base import Endpoint, dispatch
 from emulator.apis.registry import API_ROUTES
+from emulator.config.reloader import Reloader, watch
 from emulator.control.routes import control_router, neutral_error
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
@@ -37,10 +40,19 @@ def build_app(
     *,
     routes: Sequence[tuple[str, str, Endpoint]] = API_ROUTES,
     control_token: str | None = None,
+    reloader: Reloader | None = None,
+    watch_config: bool = False,
     debug: bool = False,
 ) -> Litestar:
-    """The app for an engine. `control_token`, when set, guards `/_emulator/`."""
+    """The app for an engine. `control_token`, when set, guards `/_emulator/`.
+
+    `reloader` reloads the config (POST /_emulator/reload, PUT /_emulator/config); by default
+    one for the engine's config path. `watch_config` also reloads it whenever the file changes,
+    from app startup to shutdown.
+    """
     table = _group(routes)
+    reloader = reloader or Reloader(engine, engine.config.path)
+    startup, shutdown = _watcher(reloader) if watch_config else ([], [])
     app = Litestar(
         route_handlers=[
             *(_handler(path, method, eps) for (method, path), eps in table.items()),
@@ -61,10 +73,35 @@ def build_app(
         ),
         exception_handlers={HTTPException: _fallback_error(table)},
         request_max_body_size=None,  # the dispatcher caps bodies itself, to answer in API format
+        on_startup=startup,
+        on_shutdown=shutdown,
         debug=debug,
     )
     app.state.engine = engine
+    app.state.reloader = reloader
     return app
+
+
+Hook = Callable[[], Coroutine[None, None, None]]
+
+
+def _watcher(reloader: Reloader) -> tuple[list[Hook], list[Hook]]:
+    """Start and stop hooks for the config watcher task."""
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        stop.clear()
+        tasks.append(asyncio.create_task(watch(reloader, stop), name="config-watcher"))
+
+    async def finish() -> None:
+        stop.set()  # the watch thread sees it within one step and returns
+        while tasks:
+            task = tasks.pop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, timeout=5)
+
+    return [start], [finish]
 
 
 def _group(

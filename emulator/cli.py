@@ -137,7 +137,9 @@ def serve(args: argparse.Namespace) -> int:
     from emulator.server import run  # uvicorn and the app load only when serving
 
     _banner(config, path, args.host, port, token)
-    return run(config, sock, args, control_token=token)
+    # The bundled demo lives inside the installed package: nothing there for a user to edit.
+    reload = not args.no_reload and not bundled
+    return run(config, sock, args, control_token=token, reload=reload)
 
 
 def bind(host: str, port: int) -> socket.socket:

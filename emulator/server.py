@@ -10,12 +10,18 @@ import uvicorn
 
 from emulator.app import build_app
 from emulator.config.model import Config
+from emulator.config.reloader import Reloader
 from emulator.core.engine import Engine
 from emulator.core.store import StoreError, TinyStore
 
 
 def run(
-    config: Config, sock: socket.socket, args: argparse.Namespace, *, control_token: str | None
+    config: Config,
+    sock: socket.socket,
+    args: argparse.Namespace,
+    *,
+    control_token: str | None,
+    reload: bool = True,
 ) -> int:
     try:
         store = TinyStore(None if args.memory else args.data)
@@ -23,7 +29,8 @@ def run(
         print(f"emulator: cannot open the data directory: {exc}", file=sys.stderr)
         return 1
     engine = Engine(config, store, seed=args.seed)
-    app = build_app(engine, control_token=control_token)
+    reloader = Reloader(engine, config.path, fixtures=args.fixtures)
+    app = build_app(engine, control_token=control_token, reloader=reloader, watch_config=reload)
     app.on_shutdown.append(lambda: store.close())
     server = uvicorn.Server(
         uvicorn.Config(

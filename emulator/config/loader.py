@@ -56,9 +56,14 @@ def parse_config(text: str, source: str = "<string>") -> Config:
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate a nodes.yaml file. Every failure, reading included, is a ConfigError."""
+    return parse_config_bytes(read_config_file(path), os.fspath(path))
+
+
+def read_config_file(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes; a missing, unreadable or directory path is a ConfigError."""
     name = os.fspath(path)
     try:
-        data = Path(name).read_bytes()
+        return Path(name).read_bytes()
     except FileNotFoundError:
         raise _plain(f"config file '{name}' does not exist") from None
     except IsADirectoryError:
@@ -67,6 +72,11 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise _plain(f"config file '{name}' cannot be read: permission denied") from None
     except OSError as exc:
         raise _plain(f"config file '{name}' cannot be read: {exc.strerror or exc}") from None
+
+
+def parse_config_bytes(data: bytes, source: str) -> Config:
+    """Validate raw file bytes (UTF-8, an optional BOM) as nodes.yaml named `source`."""
+    name = source
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -6,12 +6,13 @@ import hmac
 from dataclasses import asdict
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, post
+from litestar import Request, Response, Router, delete, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from emulator.apis.registry import node_urls
+from emulator.config.reloader import Reloader
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, NotFound
 from emulator.core.records import MessageRecord, ThreadRecord
@@ -106,6 +107,27 @@ async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {"status": "reset"}
 
 
+@post(
+    "/reload", summary="Reload the config file now; the result says what changed", status_code=200
+)
+async def reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    reloader: Reloader = request.app.state.reloader
+    return (await reloader.reload()).to_dict()
+
+
+@put(
+    "/config",
+    summary="Apply a whole nodes.yaml sent as the body (422 with the errors if it is invalid)",
+    status_code=200,
+)
+async def put_config(request: Request[Any, Any, Any]) -> Response[Any]:
+    reloader: Reloader = request.app.state.reloader
+    result = await reloader.apply_text(await request.body())
+    if result.error is not None:
+        return Response({"errors": result.error.as_dicts()}, status_code=422)
+    return Response(result.to_dict())
+
+
 def _thread(record: ThreadRecord) -> dict[str, Any]:
     data = {"id": record.id, "node": record.node, "api": record.api, "createdAt": record.created_at}
     if record.session is not None:
@@ -139,7 +161,7 @@ def control_router(token: str | None) -> Router:
 
     return Router(
         PREFIX,
-        route_handlers=[health, nodes, threads, thread, delete_thread, reset],
+        route_handlers=[health, nodes, threads, thread, delete_thread, reset, reload, put_config],
         guards=[guard],
         tags=["control plane"],
     )

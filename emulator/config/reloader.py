@@ -1,0 +1,247 @@
+"""Hot reload: validate a new config off the request path, then swap it into the engine whole.
+
+A reload never makes things worse. A config that fails to load leaves the last good one in
+place and is reported (`engine.config_error`, health "degraded") until a good one arrives. A
+good one is swapped in a single assignment, so a request that already started (an open stream
+included) finishes on the config it began with. Threads and idempotency records live in the
+store, which a reload never touches.
+
+A load whose nodes are all equal to the current ones (a comment edit, a save without changes)
+applies nothing: the generation stays, nothing is logged, and a pending error is cleared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from emulator.config.errors import ConfigError, ConfigIssue
+from emulator.config.loader import parse_config_bytes, read_config_file
+from emulator.config.model import Config, Node
+from emulator.core.engine import Engine
+
+log = logging.getLogger("emulator")
+
+PUT_SOURCE = "<PUT /_emulator/config>"
+DEBOUNCE_MS = 50  # the longest a burst of saves is grouped before a reload
+STEP_MS = 20  # quiet time that ends a group of changes
+SETTLE_ROUNDS = 5  # re-reads while the file keeps changing under a load
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Node aliases added, removed and changed between two configs."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    reordered: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed or self.reordered)
+
+    def summary(self) -> str:
+        parts = [
+            f"{label} {', '.join(names)}"
+            for label, names in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+            )
+            if names
+        ]
+        if self.reordered and not parts:
+            parts.append("nodes reordered")
+        return "; ".join(parts) or "no node changes"
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "changed": list(self.changed),
+        }
+
+
+def _comparable(node: Node) -> Node:
+    # Where a node is written is not what it does: moving it in the file changes nothing.
+    return replace(node, location=None)
+
+
+def diff_nodes(old: Config, new: Config) -> Changes:
+    """What a swap from `old` to `new` changes, node by node (nodes compare by value)."""
+    added = tuple(alias for alias in new.nodes if alias not in old.nodes)
+    removed = tuple(alias for alias in old.nodes if alias not in new.nodes)
+    changed = tuple(
+        alias
+        for alias, node in new.nodes.items()
+        if alias in old.nodes and _comparable(old.nodes[alias]) != _comparable(node)
+    )
+    kept_old = [alias for alias in old.nodes if alias in new.nodes]
+    kept_new = [alias for alias in new.nodes if alias in old.nodes]
+    return Changes(added, removed, changed, reordered=kept_old != kept_new)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    applied: bool
+    generation: int
+    changes: Changes = field(default_factory=Changes)
+    error: ConfigError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "generation": self.generation,
+            "changes": self.changes.to_dict(),
+            "error": str(self.error) if self.error else None,
+            "errors": self.error.as_dicts() if self.error else [],
+        }
+
+
+class Reloader:
+    """Loads configs and swaps them into the engine; one reload at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        path: str | os.PathLike[str] | None,
+        *,
+        fixtures: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.path = Path(path) if path is not None else None
+        self.fixtures = Path(fixtures).absolute() if fixtures is not None else None
+        self._lock = asyncio.Lock()
+        self._logged_error: str | None = None
+
+    async def reload(self) -> ReloadResult:
+        """Read the config file again and apply it if it loads; keep the last good one if not."""
+        async with self._lock:
+            try:
+                config = await asyncio.to_thread(self._load_settled)
+            except ConfigError as exc:
+                return self._fail(exc)
+            return self._apply(config)
+
+    async def apply_text(self, data: bytes, source: str = PUT_SOURCE) -> ReloadResult:
+        """Validate a whole YAML document and apply it, as if the file had been saved."""
+        async with self._lock:
+            try:
+                config = await asyncio.to_thread(parse_config_bytes, data, source)
+            except ConfigError as exc:
+                # A rejected upload is answered to its sender; the running config is not at fault.
+                return ReloadResult(False, self.engine.generation, error=exc)
+            return self._apply(config)
+
+    def _load_settled(self) -> Config:
+        """Load the file; if it changed while loading (a burst of saves), load it again."""
+        if self.path is None:
+            raise ConfigError([ConfigIssue(None, "this config did not come from a file")])
+        data = read_config_file(self.path)
+        for _ in range(SETTLE_ROUNDS):
+            config = parse_config_bytes(data, os.fspath(self.path))
+            again = read_config_file(self.path)
+            if again == data:
+                return config
+            data = again
+        return parse_config_bytes(data, os.fspath(self.path))
+
+    def _apply(self, config: Config) -> ReloadResult:
+        engine = self.engine
+        changes = diff_nodes(engine.config, config)
+        recovered = engine.config_error is not None
+        engine.config_error = None
+        self._logged_error = None
+        same_source = (config.path, config.version) == (engine.config.path, engine.config.version)
+        if not changes and same_source:
+            if recovered:
+                log.info(
+                    "config is valid again; nodes unchanged (generation %d)", engine.generation
+                )
+            return ReloadResult(False, engine.generation, changes)
+        # No await between these lines: a request sees the old config or the new one, whole.
+        engine.config = config
+        engine.generation += 1
+        engine.loaded_at = engine.clock.now()
+        log.info(
+            "config reloaded from %s (generation %d): %s",
+            config.path,
+            engine.generation,
+            changes.summary(),
+        )
+        return ReloadResult(True, engine.generation, changes)
+
+    def _fail(self, error: ConfigError) -> ReloadResult:
+        message = str(error)
+        self.engine.config_error = message
+        if message != self._logged_error:  # a burst of equally broken saves logs once
+            self._logged_error = message
+            log.warning(
+                "config error, still serving generation %d:\n%s", self.engine.generation, message
+            )
+        return ReloadResult(False, self.engine.generation, error=error)
+
+    def watched(self) -> list[Path]:
+        """The directories to watch: the config file's, and the fixtures directory if any."""
+        dirs = [self.path.absolute().parent] if self.path is not None else []
+        if self.fixtures is not None and self.fixtures.is_dir():
+            dirs.append(self.fixtures)
+        return dirs
+
+    def is_config(self, path: str) -> bool:
+        return self.path is not None and Path(path) == self.path.absolute()
+
+    def is_fixture(self, path: str) -> bool:
+        return self.fixtures is not None and Path(path).parent == self.fixtures
+
+    async def changed(self, paths: set[str]) -> None:
+        """React to a group of file changes reported by the watcher."""
+        fixtures = sorted(Path(p).name for p in paths if self.is_fixture(p))
+        if fixtures:
+            # Replay fixtures are read when a replay node answers, so they need no swap.
+            log.info("fixtures changed: %s", ", ".join(fixtures))
+        if any(self.is_config(p) for p in paths):
+            await self.reload()
+
+
+async def watch(
+    reloader: Reloader,
+    stop: asyncio.Event,
+    *,
+    debounce: int = DEBOUNCE_MS,
+    step: int = STEP_MS,
+) -> None:
+    """Reload whenever the config file changes, until `stop` is set.
+
+    The file's directory is watched, not the file: editors that save through a temporary file
+    and a rename, `sed -i`, and delete-then-recreate all replace the file's inode.
+    """
+    from watchfiles import awatch  # loaded only when watching
+
+    dirs = reloader.watched()
+    if not dirs:
+        return
+
+    def keep(_: object, path: str) -> bool:
+        return reloader.is_config(path) or reloader.is_fixture(path)
+
+    while not stop.is_set():
+        try:
+            async for changes in awatch(
+                *dirs,
+                watch_filter=keep,
+                debounce=debounce,
+                step=step,
+                stop_event=stop,
+                recursive=False,
+            ):
+                await reloader.changed({path for _, path in changes})
+        except Exception as exc:  # a watched directory went away, inotify limits, ...
+            log.warning("watching %s failed (%s); retrying", ", ".join(map(str, dirs)), exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
