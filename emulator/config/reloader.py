@@ -226,6 +226,8 @@ async def watch(
     dirs = reloader.watched()
     if not dirs:
         return
+    # watchfiles logs every batch at INFO; our own line per reload says what mattered.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
     def keep(_: object, path: str) -> bool:
         return reloader.is_config(path) or reloader.is_fixture(path)
