@@ -93,6 +93,9 @@ def _watcher(reloader: Reloader) -> tuple[list[Hook], list[Hook]]:
     async def start() -> None:
         stop.clear()
         tasks.append(asyncio.create_task(watch(reloader, stop), name="config-watcher"))
+        # Let the task run to its first wait, by which point the directory is being watched:
+        # a save made as soon as the server answers is not missed.
+        await asyncio.sleep(0)
 
     async def finish() -> None:
         stop.set()  # the watch thread sees it within one step and returns
