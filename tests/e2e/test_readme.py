@@ -18,7 +18,12 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ["The agent-slug API", "The sentientone API", "The widget API"]
+SECTIONS = [
+    "The agent-slug API",
+    "The sentientone API",
+    "The widget API",
+    "Hot reload",
+]
 GENERATED = re.compile(r'"(conv_|conv-|trc_)?[a-z0-9]{24,32}"')
 
 
