@@ -156,11 +156,13 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
 
 
 def _hints(request: Request[Any, Any, Any], ranked: Sequence[Endpoint]) -> Hints:
-    api_id = next((i for e in ranked if (i := e.dialect.api_id(request)) is not None), None)
+    ids = ((e.dialect.name, e.dialect.api_id(request)) for e in ranked)
+    api, api_id = next(((name, i) for name, i in ids if i is not None), (None, None))
     credential = next((c for e in ranked if (c := e.dialect.credential(request))), None)
     return Hints(
         path_alias=request.path_params.get("alias"),
         host=request.headers.get("host"),
         api_id=api_id,
+        api_id_api=api,
         credential=credential,
     )

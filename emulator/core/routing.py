@@ -15,6 +15,7 @@ class Hints:
     path_alias: str | None = None  # /nodes/{alias}/...
     host: str | None = None  # Host header, e.g. "support.localhost:8080"
     api_id: str | None = None  # agent-slug {slug}, sentientone X-Agent-Id
+    api_id_api: str | None = None  # the API whose own id `api_id` is
     credential: str | None = None
 
 
@@ -35,9 +36,14 @@ def resolve_node(config: Config, hints: Hints, apis: Sequence[str]) -> Node:
     the one the request most resembles first."""
     for alias in (hints.path_alias, alias_from_host(hints.host)):
         if alias is not None:
-            return _by_alias(config, alias, apis)
+            node = _by_alias(config, alias, apis)
+            if hints.api_id is not None and hints.api_id not in (node.alias, node.slug):
+                # /nodes/a/... with a slug or agent id naming another node: refuse, don't guess
+                raise NodeNotFound(f"Node '{hints.api_id}' not found", ident=hints.api_id)
+            return node
     if hints.api_id is not None:
-        return _by_api_id(config, hints.api_id, apis)
+        own = [hints.api_id_api] if hints.api_id_api else apis
+        return _by_api_id(config, hints.api_id, own)
     if hints.credential:
         owner = owner_of_key(config, hints.credential, tuple(apis))
         if owner is not None:

@@ -100,3 +100,41 @@ def test_the_node_decides_even_against_the_body(client: TestClient[Any]) -> None
     assert response.json() == {
         "error": {"code": "invalid_request", "message": "'content' is required"}
     }
+
+
+class TestOwnIdsNameOnlyTheirOwnApi:
+    """An API's own id (slug, X-Agent-Id) names a node of that API, and must agree with an
+    alias given by path or Host."""
+
+    def test_agent_id_of_a_widget_node_is_not_an_agent(self, client: TestClient[Any]) -> None:
+        headers = {"X-Agent-Id": "widget", "x-api-key": "wk-widget-123"}
+        response = send(client, "/v1/chat/stream", headers, {"message": "hi"})
+        assert response.status_code == 404
+        assert response.json()["error"] == {
+            "code": "agent_not_found",
+            "message": "Agent 'widget' not found",
+        }
+
+    def test_agent_id_disagreeing_with_the_path_alias(self, client: TestClient[Any]) -> None:
+        headers = {"X-Agent-Id": "analyst", "X-Api-Key": "sk-sentient-123"}
+        response = send(client, "/nodes/researcher/v1/chat/stream", headers, {"message": "hi"})
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "agent_not_found"
+
+    def test_slug_disagreeing_with_the_path_alias(self, client: TestClient[Any]) -> None:
+        headers = {"Authorization": "Bearer sk-slug-123"}
+        response = send(client, "/nodes/helpdesk/v1/api/chat/sales-bot", headers, {"message": "x"})
+        assert response.status_code == 404
+        assert response.json() == {
+            "data": None,
+            "error": {
+                "name": "NotFoundError",
+                "message": "Agent with slug 'sales-bot' not found",
+                "details": {},
+            },
+        }
+
+    def test_slug_agreeing_with_the_path_alias(self, client: TestClient[Any]) -> None:
+        headers = {"Authorization": "Bearer sk-slug-123"}
+        url = "/nodes/helpdesk/v1/api/chat/customer-support"
+        assert send(client, url, headers, {"message": "x"}).status_code == 200
