@@ -128,6 +128,26 @@ def require_object(call: Call) -> Mapping[str, Any]:
     return call.json
 
 
+def required_text(body: Mapping[str, Any], field: str) -> str:
+    """A body field that must be a non-blank string."""
+    value = body.get(field)
+    if value is None:
+        raise InvalidRequest(f"'{field}' is required", field=field)
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{field}' must be a string", field=field)
+    if not value.strip():
+        raise InvalidRequest(f"'{field}' must not be empty", field=field)
+    return value
+
+
+def optional_text(body: Mapping[str, Any], field: str) -> str | None:
+    """A body field that may be absent or null, else a string; empty counts as absent."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest(f"'{field}' must be a string", field=field)
+    return value or None
+
+
 async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
     """Resolve the node, then let its API's endpoint answer; every error in that API's format."""
     engine: Engine = request.app.state.engine

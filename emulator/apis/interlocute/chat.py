@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from litestar import Response
 from litestar.response import Stream
 
-from emulator.apis.base import Call, require_object
-from emulator.apis.framing import STREAM_HEADERS, Frame, NdjsonFrame, SseFrame, TextFrame, dumps
+from emulator.apis.base import Call, optional_text, require_object, required_text
+from emulator.apis.framing import (
+    STREAM_HEADERS,
+    Frame,
+    NdjsonFrame,
+    SseFrame,
+    TextFrame,
+    dumps,
+    encode_stream,
+)
 from emulator.apis.interlocute.dialect import error_response
 from emulator.core.engine import Turn, TurnRequest
-from emulator.core.errors import EmulatorError, InvalidRequest
+from emulator.core.errors import EmulatorError
 from emulator.core.events import Done, Event, Failure, Sources, Start, Token
 
 STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "text/plain")
@@ -20,19 +28,9 @@ STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "text/plain")
 
 def parse_turn(call: Call) -> TurnRequest:
     body = require_object(call)
-    content = body.get("content")
-    if content is None:
-        raise InvalidRequest("'content' is required", field="content")
-    if not isinstance(content, str):
-        raise InvalidRequest("'content' must be a string", field="content")
-    if not content.strip():
-        raise InvalidRequest("'content' must not be empty", field="content")
-    thread_id = body.get("threadId")
-    if thread_id is not None and not isinstance(thread_id, str):
-        raise InvalidRequest("'threadId' must be a string", field="threadId")
     return TurnRequest(
-        message=content,
-        thread_id=thread_id or None,
+        message=required_text(body, "content"),
+        thread_id=optional_text(body, "threadId"),
         request_id=call.request_id,
         idempotency_key=call.header("x-idempotency-key"),
         fingerprint=call.fingerprint(),
@@ -63,9 +61,13 @@ async def chat(call: Call) -> Response[Any]:
 async def chat_stream(call: Call) -> Response[Any]:
     media_type = negotiate_stream(call.header("accept"))
     turn = call.engine.start_turn(call.node, parse_turn(call))
-    frames = _frames(call.engine.events(call.node, turn), media_type)
+    frames = encode_stream(
+        call.engine.events(call.node, turn),
+        partial(encode_event, media_type=media_type),
+        partial(_failed, media_type=media_type),
+    )
     return Stream(
-        _encoded(frames),
+        frames,
         media_type=media_type if media_type != "text/plain" else "text/plain; charset=utf-8",
         headers={**STREAM_HEADERS, **_replay_header(turn)},
         status_code=200,
@@ -113,21 +115,9 @@ def _event_data(event: Event) -> tuple[str, dict[str, Any] | None]:
     return "sources", None  # interlocute streams carry no sources
 
 
-async def _frames(events: AsyncIterator[Event], media_type: str) -> AsyncIterator[Frame]:
-    try:
-        async for event in events:
-            frame = encode_event(event, media_type)
-            if frame is not None:
-                yield frame
-    except EmulatorError as exc:
-        failure = encode_event(Failure(exc.code, exc.message), media_type)
-        if failure is not None:
-            yield failure
-
-
-async def _encoded(frames: AsyncIterator[Frame]) -> AsyncIterator[bytes]:
-    async for frame in frames:
-        yield frame.encode()
+def _failed(exc: EmulatorError, media_type: str) -> Frame:
+    # Plain text has no error frame: the text just stops.
+    return encode_event(Failure(exc.code, exc.message), media_type) or TextFrame("")
 
 
 def _replay_header(turn: Turn) -> dict[str, str]:

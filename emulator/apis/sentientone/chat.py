@@ -9,30 +9,20 @@ from typing import Any
 from litestar import Response
 from litestar.response import Stream
 
-from emulator.apis.base import Call, require_object
+from emulator.apis.base import Call, optional_text, require_object, required_text
 from emulator.apis.framing import STREAM_HEADERS, SseFrame, dumps, encode_stream
 from emulator.apis.sentientone.dialect import error_code, error_message
 from emulator.core.engine import Turn, TurnRequest
-from emulator.core.errors import EmulatorError, InvalidRequest
+from emulator.core.errors import EmulatorError
 from emulator.core.events import Done, Event, Failure, Sources, Start, Token
 from emulator.core.sources import Source
 
 
 def parse(call: Call) -> TurnRequest:
     body = require_object(call)
-    message = body.get("message")
-    if message is None:
-        raise InvalidRequest("'message' is required", field="message")
-    if not isinstance(message, str):
-        raise InvalidRequest("'message' must be a string", field="message")
-    if not message.strip():
-        raise InvalidRequest("'message' must not be empty", field="message")
-    conversation = body.get("conversation_id")
-    if conversation is not None and not isinstance(conversation, str):
-        raise InvalidRequest("'conversation_id' must be a string", field="conversation_id")
     return TurnRequest(
-        message=message,
-        thread_id=conversation or None,
+        message=required_text(body, "message"),
+        thread_id=optional_text(body, "conversation_id"),
         request_id=call.request_id,
         thread_prefix="conv-",
     )
