@@ -15,15 +15,17 @@ from litestar.enums import HttpMethod, ScopeType
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from emulator import __version__
 from emulator.apis.base import Endpoint, dispatch
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
-from emulator.control.routes import control_router, neutral_error
+from emulator.control.routes import PREFIX, control_router, neutral_error
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
+from emulator.core.requestlog import RequestEntry, RequestLog
+from emulator.core.seams import isoformat
 
 EXPOSED_HEADERS = [
     "X-Request-Id",
@@ -42,9 +44,12 @@ def build_app(
     control_token: str | None = None,
     reloader: Reloader | None = None,
     watch_config: bool = False,
+    request_log: RequestLog | None = None,
     debug: bool = False,
 ) -> Litestar:
     """The app for an engine. `control_token`, when set, guards `/_emulator/`.
+
+    `request_log` keeps the recent requests for GET /_emulator/journal (by default the last 500).
 
     `reloader` reloads the config (POST /_emulator/reload, PUT /_emulator/config); by default
     one for the engine's config path. `watch_config` also reloads it whenever the file changes,
@@ -79,6 +84,7 @@ def build_app(
     )
     app.state.engine = engine
     app.state.reloader = reloader
+    app.state.request_log = RequestLog() if request_log is None else request_log
     return app
 
 
@@ -155,7 +161,11 @@ def _fallback_error(table: dict[tuple[str, str], list[Endpoint]]) -> Any:
 
 
 def _request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Every response carries X-Request-Id (the caller's, if sent) and the config generation."""
+    """Every response carries X-Request-Id (the caller's, if sent) and the config generation.
+
+    Each request outside the control plane is also recorded in the request log when its
+    response starts.
+    """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -163,8 +173,10 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
             return
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = sent[:200] if sent else "req_" + secrets.token_hex(12)
-        scope.setdefault("state", {})["request_id"] = rid
-        engine = scope["app"].state.engine
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        engine: Engine = scope["app"].state.engine
+        record = _recorder(scope, state, engine)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -172,8 +184,37 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
                 headers.append((b"x-request-id", rid.encode("latin-1")))
                 headers.append((b"x-emulator-generation", str(engine.generation).encode()))
                 message = {**message, "headers": headers}
+                record(message["status"])
             await send(message)
 
         await app(scope, receive, send_with_id)
 
     return middleware
+
+
+def _recorder(scope: HTTPScope, state: dict[str, Any], engine: Engine) -> Callable[[int], None]:
+    """What to call with the status once the response starts; does nothing where unrecorded."""
+    path: str = scope["path"]
+    method: str = scope["method"]
+    if path == PREFIX or path.startswith(PREFIX + "/") or method == "OPTIONS":
+        return lambda _: None  # the control plane would fill the log with its own polling
+    log: RequestLog = scope["app"].state.request_log
+    at = isoformat(engine.clock.now())
+    started = engine.clock.monotonic()
+
+    def record(status: int) -> None:
+        log.record(
+            RequestEntry(
+                request_id=state["request_id"],
+                at=at,
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=round((engine.clock.monotonic() - started) * 1000, 1),
+                node=state.get("node"),
+                api=state.get("api"),
+                streaming=bool(state.get("streaming", False)),
+            )
+        )
+
+    return record

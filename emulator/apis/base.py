@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from litestar import Request, Response
+from litestar.response import Stream
 
 from emulator.config.model import Config, Node
 from emulator.core.engine import Engine, fingerprint
@@ -165,14 +166,22 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
         if endpoint is None:
             raise NodeNotFound(f"Node '{node.alias}' does not serve this path", ident=node.alias)
         dialect = endpoint.dialect
+        _note(request, node=node.alias, api=node.api)
         engine.authenticate(config, node, dialect.credential(request))
         call = Call(request, engine, config, node, body, parsed, request_id(request))
-        return await endpoint.handler(call)
+        response = await endpoint.handler(call)
+        _note(request, streaming=isinstance(response, Stream))
+        return response
     except EmulatorError as exc:
         return dialect.error(exc)
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.url.path)
         return dialect.error(EmulatorError("Internal server error"))
+
+
+def _note(request: Request[Any, Any, Any], **facts: Any) -> None:
+    """Leave facts about the request in its scope state, for the request log to read."""
+    request.scope.setdefault("state", {}).update(facts)
 
 
 def _hints(request: Request[Any, Any, Any], ranked: Sequence[Endpoint]) -> Hints:

@@ -1,4 +1,7 @@
-"""The control plane under /_emulator/: health, nodes, threads, reset. Never claimed by a node."""
+"""The control plane under /_emulator/: health, nodes, threads, journal, reset.
+
+Never claimed by a node.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +17,13 @@ from litestar.handlers.base import BaseRouteHandler
 from emulator.apis.registry import node_urls
 from emulator.config.reloader import Reloader
 from emulator.core.engine import Engine
-from emulator.core.errors import EmulatorError, NotFound
+from emulator.core.errors import EmulatorError, InvalidRequest, NotFound
 from emulator.core.records import MessageRecord, ThreadRecord
+from emulator.core.requestlog import RequestLog
 from emulator.core.seams import isoformat
 
 PREFIX = "/_emulator"
+DEFAULT_JOURNAL_LIMIT = 100
 
 
 def neutral_error(error: EmulatorError) -> Response[Any]:
@@ -101,9 +106,28 @@ async def delete_thread(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response(None, status_code=204)
 
 
-@post("/reset", summary="Forget every thread and idempotency record", status_code=200)
+@get(
+    "/journal",
+    summary="Recent requests, oldest first (?limit=N, default 100; ?node=alias)",
+)
+async def journal(request: Request[Any, Any, Any]) -> Response[Any]:
+    log = _request_log(request)
+    try:
+        limit = _limit(request.query_params.get("limit"), log.capacity)
+    except InvalidRequest as exc:
+        return neutral_error(exc)
+    entries = log.recent(limit, request.query_params.get("node"))
+    return Response({"capacity": log.capacity, "entries": [e.to_dict() for e in entries]})
+
+
+@post(
+    "/reset",
+    summary="Forget every thread, idempotency record and journal entry",
+    status_code=200,
+)
 async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
     _engine(request).store.reset()
+    _request_log(request).clear()
     return {"status": "reset"}
 
 
@@ -126,6 +150,20 @@ async def put_config(request: Request[Any, Any, Any]) -> Response[Any]:
     if result.error is not None:
         return Response({"errors": result.error.as_dicts()}, status_code=422)
     return Response(result.to_dict())
+
+
+def _request_log(request: Request[Any, Any, Any]) -> RequestLog:
+    log: RequestLog = request.app.state.request_log
+    return log
+
+
+def _limit(text: str | None, capacity: int) -> int:
+    """?limit: a whole number from 1 to the journal's capacity; by default 100 (or fewer)."""
+    if text is None:
+        return min(DEFAULT_JOURNAL_LIMIT, capacity)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= capacity:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {capacity}", field="limit")
+    return int(text)
 
 
 def _thread(record: ThreadRecord) -> dict[str, Any]:
@@ -161,7 +199,17 @@ def control_router(token: str | None) -> Router:
 
     return Router(
         PREFIX,
-        route_handlers=[health, nodes, threads, thread, delete_thread, reset, reload, put_config],
+        route_handlers=[
+            health,
+            nodes,
+            threads,
+            thread,
+            delete_thread,
+            journal,
+            reset,
+            reload,
+            put_config,
+        ],
         guards=[guard],
         tags=["control plane"],
     )
