@@ -63,7 +63,6 @@ def build_app(
             *(_handler(path, method, eps) for (method, path), eps in table.items()),
             control_router(control_token),
         ],
-        middleware=[_request_id_middleware],
         cors_config=CORSConfig(
             allow_origins=["*"],
             allow_headers=["*"],
@@ -82,6 +81,9 @@ def build_app(
         on_shutdown=shutdown,
         debug=debug,
     )
+    # Outermost, around Litestar's own exception and CORS layers: route middleware would miss
+    # the 404s and 405s Litestar answers before any route matches.
+    app.asgi_handler = _request_id_middleware(app.asgi_handler)
     app.state.engine = engine
     app.state.reloader = reloader
     app.state.request_log = RequestLog() if request_log is None else request_log

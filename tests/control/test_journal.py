@@ -191,3 +191,18 @@ def test_the_readme_example_shows_a_real_entry(client: TestClient[Any]) -> None:
     assert {k: v for k, v in entry.items() if k not in varying} == {
         k: v for k, v in documented.items() if k not in varying
     }
+
+
+def test_unmatched_routes_and_wrong_methods_get_ids_and_are_recorded(
+    client: TestClient[Any],
+) -> None:
+    missing = client.get("/nope", headers={"X-Request-Id": "r-404"})
+    wrong = client.get("/chat", headers={"X-Request-Id": "r-405"})
+    assert (missing.status_code, missing.headers["x-request-id"]) == (404, "r-404")
+    assert (wrong.status_code, wrong.headers["x-request-id"]) == (405, "r-405")
+    assert "x-emulator-generation" in wrong.headers
+    entries = client.get("/_emulator/journal").json()["entries"]
+    assert [(e["requestId"], e["status"], e["node"]) for e in entries] == [
+        ("r-404", 404, None),
+        ("r-405", 405, None),
+    ]
