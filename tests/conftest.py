@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -15,6 +16,7 @@ from litestar.testing import TestClient
 from emulator.app import build_app
 from emulator.config.loader import parse_config
 from emulator.core.engine import Engine
+from emulator.core.seams import Clock
 from emulator.core.store import TinyStore
 
 TEST_CONFIG = """
@@ -60,8 +62,34 @@ KEY = "sk-support-123"
 AUTH: Mapping[str, str] = MappingProxyType({"Authorization": f"Bearer {KEY}"})
 
 
-def make_app(text: str = TEST_CONFIG, *, seed: int | None = 7, store: Any = None) -> Litestar:
-    engine = Engine(parse_config(text, "test.yaml"), store or TinyStore(None), seed=seed)
+class FakeClock:
+    """A clock tests move by hand: `advance(seconds)`; `sleep` returns at once."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=self.seconds)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    async def sleep(self, seconds: float) -> None:
+        return None
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+def make_app(
+    text: str = TEST_CONFIG,
+    *,
+    seed: int | None = 7,
+    store: Any = None,
+    clock: Clock | None = None,
+) -> Litestar:
+    config = parse_config(text, "test.yaml")
+    engine = Engine(config, store or TinyStore(None), seed=seed, clock=clock)
     return build_app(engine)
 
 

@@ -85,6 +85,7 @@ class Dialect(ABC):
 class Endpoint:
     dialect: Dialect
     handler: Handler
+    metered: bool = True  # counts against the node's `rate_limit` (reads like /chit do not)
 
 
 def bearer(request: Request[Any, Any, Any]) -> str | None:
@@ -167,7 +168,10 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
             raise NodeNotFound(f"Node '{node.alias}' does not serve this path", ident=node.alias)
         dialect = endpoint.dialect
         _note(request, node=node.alias, api=node.api)
-        engine.authenticate(config, node, dialect.credential(request))
+        credential = dialect.credential(request)
+        engine.authenticate(config, node, credential)
+        if endpoint.metered:
+            engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
         call = Call(request, engine, config, node, body, parsed, request_id(request))
         response = await endpoint.handler(call)
         _note(request, streaming=isinstance(response, Stream))

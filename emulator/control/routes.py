@@ -122,11 +122,15 @@ async def journal(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post(
     "/reset",
-    summary="Forget every thread, idempotency record and journal entry",
+    summary="Forget every thread, idempotency record, journal entry, rate-limit bucket and fault"
+    " counter",
     status_code=200,
 )
 async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    _engine(request).store.reset()
+    engine = _engine(request)
+    engine.store.reset()
+    engine.limiter.reset()
+    engine.faults.reset()
     _request_log(request).clear()
     return {"status": "reset"}
 

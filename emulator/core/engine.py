@@ -13,9 +13,11 @@ from typing import Any
 
 from emulator.config.model import Config, Node
 from emulator.core.auth import authenticate
-from emulator.core.errors import IdempotencyConflict, ThreadNotFound
-from emulator.core.events import Done, Event, Sources, Start, Token
+from emulator.core.errors import EmulatorError, IdempotencyConflict, ThreadNotFound
+from emulator.core.events import Done, Event, Failure, Sources, Start, Token
+from emulator.core.faults import FaultInjector, Interruption, interruption, refuse
 from emulator.core.models import ModelRunner, TurnContext
+from emulator.core.ratelimit import RateLimiter
 from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
 from emulator.core.routing import Hints, resolve_node
 from emulator.core.seams import Clock, Ids, SystemClock, isoformat
@@ -46,6 +48,7 @@ class Turn:
     trace_id: str
     sources: tuple[Source, ...] = ()
     replayed: bool = False  # answered from an idempotency record
+    interruption: Interruption | None = None  # a fault cuts the reply short
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +59,8 @@ class Turn:
         data["tokens"] = tuple(data["tokens"])
         data["usage"] = Usage(**data["usage"])
         data["sources"] = tuple(Source(**s) for s in data["sources"])
+        cut = data.get("interruption")
+        data["interruption"] = Interruption(**cut) if cut else None
         return cls(**data)
 
 
@@ -101,12 +106,18 @@ class Engine:
         self.config_error: str | None = None  # the last reload's error, until a good one
         self._models = ModelRunner()
         self._jitter = random.Random(seed)
+        self.limiter = RateLimiter()
+        self.faults = FaultInjector(seed)
 
     def resolve(self, config: Config, hints: Hints, apis: Sequence[str]) -> Node:
         return resolve_node(config, hints, apis)
 
     def authenticate(self, config: Config, node: Node, credential: str | None) -> None:
         authenticate(config, node, credential)
+
+    def admit(self, node: Node, credential: str | None) -> None:
+        """Take one request from the caller's `rate_limit` bucket, or raise RateLimited."""
+        self.limiter.admit(node, credential, self.clock.monotonic())
 
     def thread(self, node: Node, thread_id: str) -> ThreadRecord:
         """A thread of `node`; another node's thread is as unknown as a missing one."""
@@ -121,8 +132,14 @@ class Engine:
             replayed = self._replay(node, request)
             if replayed is not None:
                 return replayed
-        thread = self._thread_for(node, request)
-        turn = self._answer(node, thread, request)
+        existing = self._existing_thread(node, request)
+        # Each stored turn is two messages, so the count gives the turn number in O(1).
+        turn_number = self.store.message_count(existing.id) // 2 + 1 if existing else 1
+        fault = self.faults.pick(node, request.message, turn_number)
+        if fault is not None:
+            refuse(fault)  # a status fault: nothing is stored
+        thread = existing if existing is not None else self._new_thread(node, request)
+        turn = self._answer(node, thread, request, turn_number, interruption(fault))
         if request.idempotency_key:
             self.store.put_idempotency(
                 IdempotencyRecord(
@@ -132,7 +149,8 @@ class Engine:
         return turn
 
     async def events(self, node: Node, turn: Turn) -> AsyncIterator[Event]:
-        """The turn as paced events: start, sources, one token each, done."""
+        """The turn as paced events: start, sources, one token each, done. An interrupted
+        turn stops after its tokens with a Failure (stream_error) or nothing (disconnect)."""
         yield Start(turn)
         if turn.sources:
             yield Sources(turn.sources)
@@ -140,18 +158,28 @@ class Engine:
             if delay > 0:
                 await self.clock.sleep(delay)
             yield Token(turn.tokens[index], index)
-        yield Done(turn)
+        cut = turn.interruption
+        if cut is None:
+            yield Done(turn)
+        elif cut.kind == "stream_error":
+            yield Failure("internal_error", cut.message)
 
     async def wait_for_reply(self, node: Node, turn: Turn) -> None:
-        """A non-streaming answer takes as long as the whole stream would."""
+        """A non-streaming answer takes as long as the whole stream would. An interrupted
+        turn waits for the tokens it would have streamed, then fails with a 500."""
         total = sum(self._delays(node, turn))
         if total > 0:
             await self.clock.sleep(total)
+        if turn.interruption is not None:
+            raise EmulatorError(turn.interruption.message)
 
     def _delays(self, node: Node, turn: Turn) -> list[float]:
+        count = len(turn.tokens)
+        if turn.interruption is not None:
+            count = min(count, turn.interruption.after)
         if turn.replayed:
-            return [0.0] * len(turn.tokens)
-        return token_delays(node.latency, len(turn.tokens), self._jitter)
+            return [0.0] * count
+        return token_delays(node.latency, count, self._jitter)
 
     def _replay(self, node: Node, request: TurnRequest) -> Turn | None:
         assert request.idempotency_key is not None
@@ -164,13 +192,14 @@ class Engine:
             )
         return replace(Turn.from_payload(dict(record.payload)), replayed=True)
 
-    def _thread_for(self, node: Node, request: TurnRequest) -> ThreadRecord:
+    def _existing_thread(self, node: Node, request: TurnRequest) -> ThreadRecord | None:
         if request.thread_id is not None:
             return self.thread(node, request.thread_id)
         if request.session is not None:
-            existing = self.store.thread_for_session(node.alias, request.session)
-            if existing is not None:
-                return existing
+            return self.store.thread_for_session(node.alias, request.session)
+        return None
+
+    def _new_thread(self, node: Node, request: TurnRequest) -> ThreadRecord:
         thread = ThreadRecord(
             id=self.ids.new(request.thread_prefix),
             node=node.alias,
@@ -193,9 +222,14 @@ class Engine:
 
         return hits
 
-    def _answer(self, node: Node, thread: ThreadRecord, request: TurnRequest) -> Turn:
-        # Each stored turn is two messages, so the count gives the turn number in O(1).
-        turn_number = self.store.message_count(thread.id) // 2 + 1
+    def _answer(
+        self,
+        node: Node,
+        thread: ThreadRecord,
+        request: TurnRequest,
+        turn_number: int,
+        cut: Interruption | None,
+    ) -> Turn:
         ctx = TurnContext(
             node, request.message, thread.id, turn_number, self._hits_counter(thread.id), self.seed
         )
@@ -214,6 +248,7 @@ class Engine:
             created_at=now,
             trace_id=self.ids.new("trc_", 32),
             sources=sources_for(node, request.message, reply.sources),
+            interruption=cut,
         )
         self.store.append_messages(_records(turn, request, reply.rule))
         return turn
@@ -238,19 +273,26 @@ def _records(turn: Turn, request: TurnRequest, rule: int | None) -> list[Message
         turn.created_at,
         {**common, "tokens": turn.usage.input_tokens},
     )
+    content, tokens, cut = turn.content, turn.usage.output_tokens, turn.interruption
+    extra: dict[str, Any] = {}
+    if cut is not None:
+        # The thread keeps what a streaming client received before the fault.
+        sent = turn.tokens[: cut.after]
+        content, tokens, extra = "".join(sent), len(sent), {"interrupted": cut.kind}
     assistant = MessageRecord(
         turn.message_id,
         turn.thread_id,
         "assistant",
-        turn.content,
+        content,
         turn.created_at,
         {
             **common,
             "model": turn.model,
-            "tokens": turn.usage.output_tokens,
+            "tokens": tokens,
             "traceId": turn.trace_id,
             "rule": rule,
             "sources": [s.id for s in turn.sources],
+            **extra,
         },
     )
     return [user, assistant]

@@ -10,6 +10,6 @@ from emulator.apis.interlocute.dialect import DIALECT
 ROUTES: list[tuple[str, str, Endpoint]] = [
     ("POST", "/chat", Endpoint(DIALECT, chat)),
     ("POST", "/chat/stream", Endpoint(DIALECT, chat_stream)),
-    ("GET", "/chit", Endpoint(DIALECT, chit_overview)),
-    ("GET", "/chit/{section:str}", Endpoint(DIALECT, chit_section)),
+    ("GET", "/chit", Endpoint(DIALECT, chit_overview, metered=False)),
+    ("GET", "/chit/{section:str}", Endpoint(DIALECT, chit_section, metered=False)),
 ]

@@ -1,0 +1,64 @@
+"""`rate_limit`: a token bucket per node and credential, driven by the engine's clock.
+
+A bucket holds up to `requests` tokens and refills at `requests / per_seconds` tokens a second;
+it starts full. Requests without a credential (anonymous nodes) share one bucket per node.
+Buckets are keyed by the limit itself too, so a reload that changes a node's limit starts
+fresh buckets while an unchanged limit keeps counting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from emulator.config.model import Node, RateLimit
+from emulator.core.errors import RateLimited
+
+# Float rounding must not refuse a request whose token is due this very instant.
+EPSILON = 1e-9
+MAX_BUCKETS = 10_000  # past this, full (idle) buckets are forgotten
+
+
+@dataclass(slots=True)
+class Bucket:
+    tokens: float
+    updated: float  # monotonic seconds
+
+
+class RateLimiter:
+    """Admits or refuses requests; state lives in memory and is lost on restart."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, str | None, RateLimit], Bucket] = {}
+
+    def admit(self, node: Node, credential: str | None, now: float) -> None:
+        """Take one token from the caller's bucket, or raise RateLimited with the whole
+        seconds (at least 1) until a token is available."""
+        limit = node.rate_limit
+        if limit is None:
+            return
+        key = (node.alias, credential, limit)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            self._forget_idle(now)
+            bucket = self._buckets[key] = Bucket(float(limit.requests), now)
+        rate = limit.requests / limit.per_seconds
+        bucket.tokens = min(limit.requests, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens + EPSILON >= 1:
+            bucket.tokens = max(0.0, bucket.tokens - 1)
+            return
+        wait = (1 - bucket.tokens) / rate
+        raise RateLimited("Rate limit exceeded", retry_after=max(1, math.ceil(wait - EPSILON)))
+
+    def reset(self) -> None:
+        self._buckets.clear()
+
+    def _forget_idle(self, now: float) -> None:
+        if len(self._buckets) < MAX_BUCKETS:
+            return
+        for key, bucket in list(self._buckets.items()):
+            limit = key[2]
+            refill = (now - bucket.updated) * limit.requests / limit.per_seconds
+            if bucket.tokens + refill >= limit.requests:
+                del self._buckets[key]
