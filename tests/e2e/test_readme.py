@@ -22,6 +22,7 @@ SECTIONS = [
     "The agent-slug API",
     "The sentientone API",
     "The widget API",
+    "Latency, faults and rate limits",
     "Hot reload",
 ]
 GENERATED = re.compile(r'"(conv_|conv-|trc_)?[a-z0-9]{24,32}"')
