@@ -117,7 +117,8 @@ class Engine:
 
     def admit(self, node: Node, credential: str | None) -> None:
         """Take one request from the caller's `rate_limit` bucket, or raise RateLimited."""
-        self.limiter.admit(node, credential, self.clock.monotonic())
+        if node.rate_limit is not None:  # the clock is read only when it matters
+            self.limiter.admit(node, credential, self.clock.monotonic())
 
     def thread(self, node: Node, thread_id: str) -> ThreadRecord:
         """A thread of `node`; another node's thread is as unknown as a missing one."""
