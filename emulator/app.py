@@ -34,6 +34,7 @@ EXPOSED_HEADERS = [
     "X-Trace-Id",
     "X-Idempotent-Replay",
     "Retry-After",
+    "X-Emulator-Error",
 ]
 
 

@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from emulator.app import build_app
+from emulator.config.fixtures import FixtureLibrary
 from emulator.config.model import Config
 from emulator.config.reloader import Reloader
 from emulator.core.engine import Engine
@@ -28,7 +29,7 @@ def run(
     except StoreError as exc:
         print(f"emulator: cannot open the data directory: {exc}", file=sys.stderr)
         return 1
-    engine = Engine(config, store, seed=args.seed)
+    engine = Engine(config, store, seed=args.seed, fixtures=FixtureLibrary(args.fixtures))
     reloader = Reloader(engine, config.path, fixtures=args.fixtures)
     app = build_app(engine, control_token=control_token, reloader=reloader, watch_config=reload)
     app.on_shutdown.append(lambda: store.close())

@@ -19,7 +19,13 @@ from litestar.response import Stream
 
 from emulator.config.model import Config, Node
 from emulator.core.engine import Engine, fingerprint
-from emulator.core.errors import EmulatorError, InvalidRequest, NodeNotFound, PayloadTooLarge
+from emulator.core.errors import (
+    EmulatorError,
+    InvalidRequest,
+    ModelError,
+    NodeNotFound,
+    PayloadTooLarge,
+)
 from emulator.core.routing import Hints
 
 log = logging.getLogger("emulator")
@@ -175,6 +181,12 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
         call = Call(request, engine, config, node, body, parsed, request_id(request))
         response = await endpoint.handler(call)
         _note(request, streaming=isinstance(response, Stream))
+        return response
+    except ModelError as exc:
+        # Some APIs' 500 bodies are fixed texts: the header and the log keep the reason.
+        log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        response = dialect.error(exc)
+        response.headers["X-Emulator-Error"] = json.dumps(exc.message)[1:-1]  # ASCII, one line
         return response
     except EmulatorError as exc:
         return dialect.error(exc)

@@ -76,7 +76,8 @@ class ModelSpec:
     kind: ModelKind = "echo"
     name: str = "emulator-echo"  # what responses and chit report as the model
     rules: tuple[Rule, ...] = ()
-    fallback: str = "echo"  # "echo" | "lorem" | a literal reply
+    # "echo" | "lorem" | a literal reply; None (replay only): a miss is an error
+    fallback: str | None = "echo"
     template: str | None = None  # echo: e.g. "You said: {message}"
     fixture: str | None = None  # replay: fixture name under the fixtures directory
     speed: float = 1.0  # replay: timing multiplier (2.0 = twice as fast)

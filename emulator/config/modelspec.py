@@ -49,7 +49,7 @@ def build_model(c: Checker, value: YValue | None, knowledge_ids: Sequence[str]) 
         kind=kind,
         name=name,
         rules=rules,
-        fallback=fallback or "echo",
+        fallback=fallback or (None if kind == "replay" else "echo"),
         template=template,
         fixture=_fixture(c, m, kind),
         speed=1.0 if speed is None else speed,

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.config.errors import ConfigError, ConfigIssue
+from emulator.config.fixtures import SUFFIXES as FIXTURE_SUFFIXES
+from emulator.config.fixtures import parse_fixture
 from emulator.config.loader import parse_config_bytes, read_config_file
 from emulator.config.model import Config, Node
 from emulator.core.engine import Engine
@@ -197,16 +199,35 @@ class Reloader:
         return self.path is not None and Path(path) == self.path.absolute()
 
     def is_fixture(self, path: str) -> bool:
-        return self.fixtures is not None and Path(path).parent == self.fixtures
+        """A fixture file (not an editor's or the recorder's hidden temporary file)."""
+        file = Path(path)
+        return (
+            self.fixtures is not None
+            and file.parent == self.fixtures
+            and file.suffix in FIXTURE_SUFFIXES
+            and not file.name.startswith(".")
+        )
 
     async def changed(self, paths: set[str]) -> None:
         """React to a group of file changes reported by the watcher."""
-        fixtures = sorted(Path(p).name for p in paths if self.is_fixture(p))
-        if fixtures:
-            # Replay fixtures are read when a replay node answers, so they need no swap.
-            log.info("fixtures changed: %s", ", ".join(fixtures))
+        for path in sorted(Path(p) for p in paths if self.is_fixture(p)):
+            # Replay nodes read fixtures when they answer, so there is nothing to swap: say
+            # whether the new file is usable, so a broken edit shows before a request fails.
+            check_fixture_file(path)
         if any(self.is_config(p) for p in paths):
             await self.reload()
+
+
+def check_fixture_file(path: Path) -> None:
+    if not path.is_file():
+        log.info("fixture removed: %s", path.name)
+        return
+    try:
+        parse_fixture(path.read_bytes().decode("utf-8-sig"), str(path))
+    except (ConfigError, OSError, UnicodeDecodeError) as exc:
+        log.warning("fixture %s cannot be replayed:\n%s", path.name, exc)
+    else:
+        log.info("fixture changed: %s", path.name)
 
 
 async def watch(

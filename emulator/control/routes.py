@@ -15,7 +15,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from emulator.apis.registry import node_urls
+from emulator.config.fixtures import dump_fixture
 from emulator.config.reloader import Reloader
+from emulator.control.export import thread_fixture
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, InvalidRequest, NotFound
 from emulator.core.records import MessageRecord, ThreadRecord
@@ -96,6 +98,27 @@ async def thread(request: Request[Any, Any, Any]) -> Response[Any]:
         return neutral_error(NotFound(f"Thread '{thread_id}' not found"))
     messages = [_message(m) for m in engine.store.messages(thread_id)]
     return Response({**_thread(record), "messages": messages})
+
+
+@get(
+    "/threads/{thread_id:str}/fixture",
+    summary="One thread as a replay fixture (YAML), to save under the fixtures directory",
+)
+async def thread_as_fixture(request: Request[Any, Any, Any]) -> Response[Any]:
+    engine = _engine(request)
+    thread_id = request.path_params["thread_id"]
+    record = engine.store.get_thread(thread_id)
+    if record is None:
+        return neutral_error(NotFound(f"Thread '{thread_id}' not found"))
+    fixture = thread_fixture(
+        record, engine.store.messages(thread_id), engine.config.nodes.get(record.node)
+    )
+    header = f"Exported from thread {thread_id} of node '{record.node}'."
+    return Response(
+        dump_fixture(fixture, header),
+        media_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{thread_id}.yaml"'},
+    )
 
 
 @delete("/threads/{thread_id:str}", summary="Delete a thread and its messages", status_code=200)
@@ -208,6 +231,7 @@ def control_router(token: str | None) -> Router:
             nodes,
             threads,
             thread,
+            thread_as_fixture,
             delete_thread,
             journal,
             reset,

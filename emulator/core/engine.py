@@ -16,9 +16,12 @@ from emulator.core.auth import authenticate
 from emulator.core.errors import EmulatorError, IdempotencyConflict, ThreadNotFound
 from emulator.core.events import Done, Event, Failure, Sources, Start, Token
 from emulator.core.faults import FaultInjector, Interruption, interruption, refuse
-from emulator.core.models import ModelRunner, TurnContext
+from emulator.core.fixtures import FixtureTurn
+from emulator.core.models import ModelRunner, Reply, TurnContext
 from emulator.core.ratelimit import RateLimiter
 from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
+from emulator.core.replay import FixtureSource, Position
+from emulator.core.replay import delays as recorded_delays
 from emulator.core.routing import Hints, resolve_node
 from emulator.core.seams import Clock, Ids, SystemClock, isoformat
 from emulator.core.sources import Source, sources_for
@@ -49,6 +52,7 @@ class Turn:
     sources: tuple[Source, ...] = ()
     replayed: bool = False  # answered from an idempotency record
     interruption: Interruption | None = None  # a fault cuts the reply short
+    delays: tuple[float, ...] | None = None  # replay: the recorded pacing, instead of latency
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +65,8 @@ class Turn:
         data["sources"] = tuple(Source(**s) for s in data["sources"])
         cut = data.get("interruption")
         data["interruption"] = Interruption(**cut) if cut else None
+        waits = data.get("delays")
+        data["delays"] = tuple(waits) if waits is not None else None
         return cls(**data)
 
 
@@ -94,6 +100,7 @@ class Engine:
         *,
         clock: Clock | None = None,
         seed: int | None = None,
+        fixtures: FixtureSource | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -104,7 +111,7 @@ class Engine:
         self.loaded_at = self.started_at
         self.generation = 1
         self.config_error: str | None = None  # the last reload's error, until a good one
-        self._models = ModelRunner()
+        self._models = ModelRunner(fixtures)
         self._jitter = random.Random(seed)
         self.limiter = RateLimiter()
         self.faults = FaultInjector(seed)
@@ -180,6 +187,8 @@ class Engine:
             count = min(count, turn.interruption.after)
         if turn.replayed:
             return [0.0] * count
+        if turn.delays is not None:
+            return list(turn.delays[:count])
         return token_delays(node.latency, count, self._jitter)
 
     def _replay(self, node: Node, request: TurnRequest) -> Turn | None:
@@ -211,17 +220,17 @@ class Engine:
         self.store.create_thread(thread)
         return thread
 
-    def _hits_counter(self, thread_id: str) -> Callable[[int], int]:
-        """How often each rule answered in the thread; reads the history at most once."""
-        counted: dict[int, int] | None = None
+    def _history(self, thread_id: str) -> Callable[[], Sequence[MessageRecord]]:
+        """The thread's messages, read at most once and only if a model asks."""
+        read: Sequence[MessageRecord] | None = None
 
-        def hits(rule: int) -> int:
-            nonlocal counted
-            if counted is None:
-                counted = _rule_hits(self.store.messages(thread_id))
-            return counted.get(rule, 0)
+        def messages() -> Sequence[MessageRecord]:
+            nonlocal read
+            if read is None:
+                read = self.store.messages(thread_id)
+            return read
 
-        return hits
+        return messages
 
     def _answer(
         self,
@@ -231,11 +240,24 @@ class Engine:
         turn_number: int,
         cut: Interruption | None,
     ) -> Turn:
+        history = self._history(thread.id)
         ctx = TurnContext(
-            node, request.message, thread.id, turn_number, self._hits_counter(thread.id), self.seed
+            node,
+            request.message,
+            thread.id,
+            turn_number,
+            rule_hits=lambda rule: _rule_hits(history()).get(rule, 0),
+            seed=self.seed,
+            last_replay=lambda: _last_replay(history()),
         )
         reply = self._models.reply(ctx)
-        tokens = tuple(tokenize(reply.text))
+        recorded = reply.recorded
+        if recorded is not None:
+            tokens = tuple(frame.text for frame in recorded.frames)
+            sources = _recorded_sources(recorded)
+        else:
+            tokens = tuple(tokenize(reply.text))
+            sources = sources_for(node, request.message, reply.sources)
         now = isoformat(self.clock.now())
         turn = Turn(
             node=node.alias,
@@ -245,13 +267,14 @@ class Engine:
             content=reply.text,
             tokens=tokens,
             model=node.model.name,
-            usage=Usage(count_tokens(request.message), len(tokens)),
+            usage=Usage(count_tokens(request.message), count_tokens(reply.text)),
             created_at=now,
             trace_id=self.ids.new("trc_", 32),
-            sources=sources_for(node, request.message, reply.sources),
+            sources=sources,
             interruption=cut,
+            delays=recorded_delays(recorded, node.model.speed) if recorded else None,
         )
-        self.store.append_messages(_records(turn, request, reply.rule))
+        self.store.append_messages(_records(turn, request, reply))
         return turn
 
 
@@ -264,7 +287,25 @@ def _rule_hits(messages: Sequence[MessageRecord]) -> dict[int, int]:
     return hits
 
 
-def _records(turn: Turn, request: TurnRequest, rule: int | None) -> list[MessageRecord]:
+def _last_replay(messages: Sequence[MessageRecord]) -> Position | None:
+    """Where the thread's last assistant message came from in a replay fixture, if it did."""
+    for message in reversed(messages):
+        if message.role == "assistant":
+            at = message.extra.get("replay")
+            if isinstance(at, list) and len(at) == 2 and all(isinstance(i, int) for i in at):
+                return Position(at[0], at[1])
+            return None
+    return None
+
+
+def _recorded_sources(turn: FixtureTurn) -> tuple[Source, ...]:
+    return tuple(
+        Source(i, s.id, s.title, s.url, s.source_type, s.score, s.snippet)
+        for i, s in enumerate(turn.sources)
+    )
+
+
+def _records(turn: Turn, request: TurnRequest, reply: Reply) -> list[MessageRecord]:
     common = {"requestId": request.request_id, **request.extra}
     user = MessageRecord(
         turn.user_message_id,
@@ -276,10 +317,13 @@ def _records(turn: Turn, request: TurnRequest, rule: int | None) -> list[Message
     )
     content, tokens, cut = turn.content, turn.usage.output_tokens, turn.interruption
     extra: dict[str, Any] = {}
+    if reply.replay is not None:
+        extra["replay"] = [reply.replay.conversation, reply.replay.turn]
     if cut is not None:
         # The thread keeps what a streaming client received before the fault.
-        sent = turn.tokens[: cut.after]
-        content, tokens, extra = "".join(sent), len(sent), {"interrupted": cut.kind}
+        sent = "".join(turn.tokens[: cut.after])
+        content, tokens = sent, count_tokens(sent)
+        extra["interrupted"] = cut.kind
     assistant = MessageRecord(
         turn.message_id,
         turn.thread_id,
@@ -291,7 +335,7 @@ def _records(turn: Turn, request: TurnRequest, rule: int | None) -> list[Message
             "model": turn.model,
             "tokens": tokens,
             "traceId": turn.trace_id,
-            "rule": rule,
+            "rule": reply.rule,
             "sources": [s.id for s in turn.sources],
             **extra,
         },

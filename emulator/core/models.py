@@ -1,5 +1,6 @@
-"""Reply models: echo, scripted and lorem. Pure functions of the node, the message and the
-thread's history, so the same conversation under the same seed gives the same words."""
+"""Reply models: echo, scripted, lorem and replay. Pure functions of the node, the message and
+the thread's history (and, for replay, the fixture), so the same conversation under the same
+seed gives the same words."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from faker import Faker
 
 from emulator.config.model import Matcher, ModelSpec, Node, Rule
 from emulator.core.errors import ModelError
+from emulator.core.fixtures import FixtureTurn
+from emulator.core.replay import FixtureSource, Position, find_turn, miss, turn_at
 from emulator.core.seams import stable_seed
 from emulator.core.templates import render_template
 
@@ -24,6 +27,8 @@ class TurnContext:
     # rule index -> times it answered earlier in this thread; asked only for multi-reply rules
     rule_hits: Callable[[int], int] = lambda _: 0
     seed: int | None = None
+    # replay: where in the fixture this thread's last reply came from
+    last_replay: Callable[[], Position | None] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,8 @@ class Reply:
     text: str
     sources: tuple[str, ...] = ()  # knowledge ids the answer cites
     rule: int | None = None  # index of the rule that answered, if any
+    recorded: FixtureTurn | None = None  # replay: the turn answering, frames and timing
+    replay: Position | None = None  # replay: where that turn is in the fixture
 
 
 def match(when: Matcher, message: str, turn: int) -> re.Match[str] | bool:
@@ -61,8 +68,9 @@ def match(when: Matcher, message: str, turn: int) -> re.Match[str] | bool:
 class ModelRunner:
     """Answers a turn with the node's model. One Faker, reseeded per turn."""
 
-    def __init__(self) -> None:
+    def __init__(self, fixtures: FixtureSource | None = None) -> None:
         self._faker = Faker()
+        self._fixtures = fixtures
 
     def reply(self, ctx: TurnContext) -> Reply:
         spec = ctx.node.model
@@ -72,9 +80,19 @@ class ModelRunner:
             return Reply(self._lorem(ctx))
         if spec.kind == "scripted":
             return self._scripted(spec, ctx)
-        raise ModelError(
-            f"Node '{ctx.node.alias}' uses a '{spec.kind}' model, which this version cannot run"
-        )
+        return self._replay(spec, ctx)
+
+    def _replay(self, spec: ModelSpec, ctx: TurnContext) -> Reply:
+        if self._fixtures is None or spec.fixture is None:
+            raise ModelError(f"Node '{ctx.node.alias}' replays a fixture, but none is available")
+        fixture = self._fixtures.fixture(spec.fixture)
+        position = find_turn(fixture, ctx.message, ctx.turn, ctx.last_replay())
+        recorded = turn_at(fixture, position) if position is not None else None
+        if recorded is not None:
+            return Reply(recorded.reply, recorded=recorded, replay=position)
+        if spec.fallback is None:
+            raise miss(spec.fixture, fixture, ctx.message)
+        return self._fallback(spec, spec.fallback, ctx)
 
     def _scripted(self, spec: ModelSpec, ctx: TurnContext) -> Reply:
         for index, rule in enumerate(spec.rules):
@@ -84,11 +102,14 @@ class ModelRunner:
                 template = _nth_reply(rule, hits)
                 groups = _groups(hit)
                 return Reply(self._render(template, ctx, groups), rule.sources, index)
-        if spec.fallback == "echo":
+        return self._fallback(spec, spec.fallback or "echo", ctx)
+
+    def _fallback(self, spec: ModelSpec, fallback: str, ctx: TurnContext) -> Reply:
+        if fallback == "echo":
             return Reply(self._echo(spec, ctx))
-        if spec.fallback == "lorem":
+        if fallback == "lorem":
             return Reply(self._lorem(ctx))
-        return Reply(self._render(spec.fallback, ctx, {}))
+        return Reply(self._render(fallback, ctx, {}))
 
     def _echo(self, spec: ModelSpec, ctx: TurnContext) -> str:
         if spec.template is None:

@@ -1,0 +1,139 @@
+"""Recorded conversations ("fixtures"): what `emulator record` writes and the replay model reads.
+
+A fixture is a list of conversations, each an ordered list of turns; a turn is the user's
+message and the reply as the frames a client received, each with the milliseconds since the
+request was sent. Plain values only: the YAML file format lives in `emulator.config.fixtures`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+FIXTURE_VERSION = 1
+REDACTED = "[REDACTED]"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    text: str
+    ms: int  # milliseconds from the request to this frame's arrival
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSource:
+    id: str
+    title: str
+    url: str | None = None
+    source_type: str = "document"
+    score: float = 1.0
+    snippet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureTurn:
+    message: str
+    frames: tuple[Frame, ...]
+    sources: tuple[RecordedSource, ...] = ()
+
+    @property
+    def reply(self) -> str:
+        return "".join(frame.text for frame in self.frames)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    turns: tuple[FixtureTurn, ...]
+    id: str | None = None  # the upstream's conversation id, for people reading the file
+
+
+@dataclass(frozen=True, slots=True)
+class Fixture:
+    conversations: tuple[Conversation, ...] = ()
+    api: str | None = None  # the API it was recorded from
+    upstream: str | None = None  # where it was recorded from (no credentials)
+
+    def with_turn(self, conversation_id: str | None, turn: FixtureTurn) -> Fixture:
+        """This fixture with `turn` appended to the conversation of that id (a new one when
+        the id is unknown or None)."""
+        conversations = list(self.conversations)
+        for index, conversation in enumerate(conversations):
+            if conversation_id is not None and conversation.id == conversation_id:
+                conversations[index] = replace(conversation, turns=(*conversation.turns, turn))
+                break
+        else:
+            conversations.append(Conversation((turn,), conversation_id))
+        return replace(self, conversations=tuple(conversations))
+
+
+def to_data(fixture: Fixture) -> dict[str, Any]:
+    """The fixture as plain values, in the order the file shows them."""
+    data: dict[str, Any] = {"version": FIXTURE_VERSION}
+    if fixture.api is not None:
+        data["api"] = fixture.api
+    if fixture.upstream is not None:
+        data["upstream"] = fixture.upstream
+    data["conversations"] = [_conversation_data(c) for c in fixture.conversations]
+    return data
+
+
+def _conversation_data(conversation: Conversation) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if conversation.id is not None:
+        data["id"] = conversation.id
+    data["turns"] = [_turn_data(turn) for turn in conversation.turns]
+    return data
+
+
+def _turn_data(turn: FixtureTurn) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "message": turn.message,
+        "reply": [{"ms": frame.ms, "text": frame.text} for frame in turn.frames],
+    }
+    if turn.sources:
+        data["sources"] = [_source_data(source) for source in turn.sources]
+    return data
+
+
+def _source_data(source: RecordedSource) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "title": source.title,
+        "url": source.url,
+        "source_type": source.source_type,
+        "score": source.score,
+        "snippet": source.snippet,
+    }
+
+
+def redact(turn: FixtureTurn, secrets: Iterable[str]) -> FixtureTurn:
+    """The turn with every secret replaced by [REDACTED], in the message, the frames and the
+    sources. A secret split across frames is caught too: those frames become one."""
+    hidden = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not hidden:
+        return turn
+    frames = tuple(replace(f, text=_hide(f.text, hidden)) for f in turn.frames)
+    joined = "".join(f.text for f in frames)
+    if _hide(joined, hidden) != joined:
+        frames = (Frame(_hide(joined, hidden), frames[-1].ms),)
+    return FixtureTurn(
+        _hide(turn.message, hidden),
+        frames,
+        tuple(_redact_source(source, hidden) for source in turn.sources),
+    )
+
+
+def _redact_source(source: RecordedSource, hidden: Sequence[str]) -> RecordedSource:
+    return replace(
+        source,
+        title=_hide(source.title, hidden),
+        url=None if source.url is None else _hide(source.url, hidden),
+        snippet=_hide(source.snippet, hidden),
+    )
+
+
+def _hide(text: str, hidden: Sequence[str]) -> str:
+    for secret in hidden:
+        text = text.replace(secret, REDACTED)
+    return text
