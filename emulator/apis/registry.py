@@ -1,12 +1,18 @@
-"""The APIs this server speaks. Adding an API: one package, one line in API_ROUTES."""
+"""The APIs this server speaks. Adding an API: one package, one line in API_ROUTES and one in
+TRANSCRIBERS."""
 
 from __future__ import annotations
 
 import re
 
 from emulator.apis import agent_slug, interlocute, sentientone, widget
-from emulator.apis.base import Endpoint
+from emulator.apis.agent_slug import recording as agent_slug_recording
+from emulator.apis.base import Dialect, Endpoint
+from emulator.apis.interlocute import recording as interlocute_recording
+from emulator.apis.sentientone import recording as sentientone_recording
+from emulator.apis.widget import recording as widget_recording
 from emulator.config.model import Node
+from emulator.record.transcript import Transcriber
 
 API_ROUTES: list[tuple[str, str, Endpoint]] = [
     *interlocute.ROUTES,
@@ -14,6 +20,22 @@ API_ROUTES: list[tuple[str, str, Endpoint]] = [
     *sentientone.ROUTES,
     *widget.ROUTES,
 ]
+
+# What `emulator record` knows of each API: its chat calls and how its replies read.
+TRANSCRIBERS: dict[str, Transcriber] = {
+    t.api: t
+    for t in (
+        interlocute_recording.TRANSCRIBER,
+        agent_slug_recording.TRANSCRIBER,
+        sentientone_recording.TRANSCRIBER,
+        widget_recording.TRANSCRIBER,
+    )
+}
+
+
+def dialect(api: str) -> Dialect:
+    """The dialect of an API by name (its error format, its credentials)."""
+    return next(ep.dialect for _, _, ep in API_ROUTES if ep.dialect.name == api)
 
 
 def node_urls(node: Node, host: str, port: int) -> list[str]:

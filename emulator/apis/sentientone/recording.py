@@ -1,0 +1,72 @@
+"""What `emulator record` needs to know about sentientone: POST /v1/chat/stream answers SSE
+with one JSON object per `data:` line (`meta`, `sources`, `delta`, `done`, or `error`);
+POST /v1/chat answers `{"conversation_id", "content", "sources"}`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from emulator.record.transcript import (
+    ChatCall,
+    Headers,
+    JsonReply,
+    ReplyReader,
+    SseEvent,
+    SseReply,
+    Transcript,
+    failure_text,
+    json_data,
+    media_type,
+    sources,
+    text_field,
+)
+
+CHAT = re.compile(r"(?:/.*)?/v1/chat(?:/stream)?/?")
+
+
+class SentientoneTranscriber:
+    @property
+    def api(self) -> str:
+        return "sentientone"
+
+    def is_chat(self, method: str, path: str) -> bool:
+        return method == "POST" and CHAT.fullmatch(path) is not None
+
+    def chat_call(self, headers: Headers, body: Any) -> ChatCall | None:
+        message = text_field(body, "message")
+        if message is None:
+            return None
+        return ChatCall(message, text_field(body, "conversation_id") or None)
+
+    def reader(self, call: ChatCall, headers: Headers) -> ReplyReader:
+        if media_type(headers) == "text/event-stream":
+            return SseReply(call, _sse)
+        return JsonReply(call, _json)
+
+
+def _sse(event: SseEvent, transcript: Transcript) -> str | None:
+    data = json_data(event)
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == "delta":
+        return text_field(data, "content")
+    if kind in ("meta", "done"):
+        transcript.conversation_id = (
+            text_field(data, "conversation_id") or transcript.conversation_id
+        )
+        transcript.complete = transcript.complete or kind == "done"
+    elif kind == "sources":
+        transcript.sources = sources(data.get("sources"))
+    elif kind == "error":
+        transcript.failure = f"an error event ({failure_text(data.get('error'))})"
+    return None
+
+
+def _json(value: Any, transcript: Transcript) -> str | None:
+    transcript.conversation_id = text_field(value, "conversation_id") or transcript.conversation_id
+    if isinstance(value, dict):
+        transcript.sources = sources(value.get("sources"))
+    return text_field(value, "content")
+
+
+TRANSCRIBER = SentientoneTranscriber()
