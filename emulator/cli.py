@@ -1,4 +1,5 @@
-"""`emulator serve` and `emulator check`. Every flag also reads an EMULATOR_* variable."""
+"""`emulator serve`, `emulator check` and `emulator record`. Every flag also reads an EMULATOR_*
+variable."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import errno
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import socket
 import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from emulator import __version__
 from emulator.config.errors import ConfigError
 from emulator.config.loader import load_config
-from emulator.config.model import Config
+from emulator.config.model import ALIAS_PATTERN, API_NAMES, Config
+
+if TYPE_CHECKING:
+    from emulator.record.serve import RecordSettings
 
 log = logging.getLogger("emulator")
 
@@ -79,13 +86,62 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a config file; exit 1 on errors")
     check.add_argument("config", nargs="?", default=_env("CONFIG", DEFAULT_CONFIG))
+    _record_parser(commands)
     return parser
+
+
+def _required(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -> None:
+    """A flag that must be given, on the command line or in EMULATOR_<env>."""
+    given = _env(env)
+    parser.add_argument(
+        flag, default=given, required=given is None, help=f"{what} [EMULATOR_{env}]"
+    )
+
+
+def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    record = commands.add_parser(
+        "record", help="proxy a real service and record its chat turns as a replay fixture"
+    )
+    _required(record, "--api", "API", f"the upstream's API: {' | '.join(API_NAMES)}")
+    _required(record, "--upstream", "UPSTREAM", "the real service's base URL, http(s)")
+    _required(record, "--node", "NODE", "the alias of the node that will replay it")
+    record.add_argument(
+        "--fixture",
+        default=_env("FIXTURE"),
+        help="fixture name (default: the alias) [EMULATOR_FIXTURE]",
+    )
+    record.add_argument(
+        "--fixtures", default=_env("FIXTURES", "fixtures"), help="[EMULATOR_FIXTURES]"
+    )
+    record.add_argument(
+        "--config",
+        default=_env("CONFIG"),
+        help="a nodes.yaml whose api_keys and JWT secrets are redacted too [EMULATOR_CONFIG]",
+    )
+    record.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="[EMULATOR_HOST]")
+    record.add_argument(
+        "--port",
+        type=int,
+        default=int(_env("PORT", "8080") or 8080),
+        help="0 picks a free port [EMULATOR_PORT]",
+    )
+    record.add_argument(
+        "--timeout",
+        type=float,
+        default=float(_env("TIMEOUT", "60") or 60),
+        help="seconds to wait for the upstream's next byte (504 after) [EMULATOR_TIMEOUT]",
+    )
+    record.add_argument(
+        "--log-level", default=_env("LOG_LEVEL", "info"), help="[EMULATOR_LOG_LEVEL]"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return check(args.config)
+    if args.command == "record":
+        return record(args)
     return serve(args)
 
 
@@ -140,6 +196,112 @@ def serve(args: argparse.Namespace) -> int:
     # The bundled demo lives inside the installed package: nothing there for a user to edit.
     reload = not args.no_reload and not bundled
     return run(config, sock, args, control_token=token, reload=reload)
+
+
+FIXTURE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
+
+
+def record(args: argparse.Namespace) -> int:
+    """`emulator record`: a proxy to the real service that appends each chat turn to a fixture."""
+    fixture = args.fixture or args.node
+    problem = _record_problem(args, fixture)
+    if problem is not None:
+        print(f"emulator: {problem}", file=sys.stderr)
+        return 1
+    try:
+        configured = _configured_secrets(args.config)
+    except ConfigError as exc:
+        print(f"emulator: cannot start, the config has errors:\n{exc}", file=sys.stderr)
+        return 1
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"emulator: cannot listen on {args.host}:{args.port}: {_explain(exc)}", file=sys.stderr
+        )
+        return 1
+
+    from emulator.record.serve import RecordSettings, run  # the proxy loads only when recording
+
+    settings = RecordSettings(
+        api=args.api,
+        upstream=args.upstream,
+        node=args.node,
+        fixture=fixture,
+        fixtures=args.fixtures,
+        secrets=frozenset(configured | _url_secrets(args.upstream)),
+        timeout=args.timeout,
+        log_level=args.log_level,
+    )
+    _record_banner(settings, args.host, sock.getsockname()[1], bool(args.config))
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
+    return run(settings, sock)
+
+
+def _configured_secrets(path: str | None) -> set[str]:
+    """Every API key and JWT secret in the config at `path` (none without one)."""
+    if not path:
+        return set()
+    from emulator.record.recorder import configured_secrets
+
+    return configured_secrets(load_config(path))
+
+
+def _record_banner(settings: RecordSettings, host: str, port: int, configured: bool) -> None:
+    from emulator.config.fixtures import FixtureLibrary
+    from emulator.record.upstream import public_url
+
+    path = FixtureLibrary(settings.fixtures).path(settings.fixture)
+    upstream = public_url(settings.upstream)
+    lines = [
+        f"chat-api-emulator {__version__}: recording {settings.api} from {upstream} into {path}",
+        f"Listening on http://{host}:{port}",
+        f"  Point your client here instead of {upstream}; each chat turn is appended to {path}.",
+        *(
+            []
+            if configured
+            else ["  No --config: only the credentials each request carries are redacted."]
+        ),
+        "  Replay it with this node in nodes.yaml:",
+        f"    {settings.node}:",
+        f"      api: {settings.api}",
+        f"      model: {{kind: replay, fixture: {settings.fixture}}}",
+    ]
+    for line in lines:
+        print(line, flush=True)
+
+
+def _record_problem(args: argparse.Namespace, fixture: str) -> str | None:
+    """What is wrong with `record`'s arguments, in one line; None when nothing is."""
+    if args.api not in API_NAMES:
+        return f"--api must be one of {', '.join(API_NAMES)}; got '{args.api}'"
+    if not ALIAS_PATTERN.fullmatch(args.node):
+        return f"--node must be an alias like 'support' ([a-z0-9][a-z0-9-]*); got '{args.node}'"
+    if not re.fullmatch(FIXTURE_NAME, fixture):
+        return f"--fixture must be a file name like 'support' (no directories); got '{fixture}'"
+    if not args.timeout > 0:
+        return f"--timeout must be a positive number of seconds; got {args.timeout}"
+    return _upstream_problem(args.upstream)
+
+
+def _upstream_problem(url: str) -> str | None:
+    example = "e.g. http://127.0.0.1:9000 or https://api.example.com/v1"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError when out of range)
+    except ValueError:
+        return f"--upstream is not a valid URL ({example}); got '{url}'"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"--upstream must be an http:// or https:// URL ({example}); got '{url}'"
+    if parts.query or parts.fragment:
+        return f"--upstream takes a base URL with no query or fragment ({example}); got '{url}'"
+    return None
+
+
+def _url_secrets(url: str) -> set[str]:
+    """A password written into the upstream URL."""
+    password = urlsplit(url).password
+    return {password} if password else set()
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -98,3 +98,17 @@ class ModelError(EmulatorError):
 
     code = "model_error"
     status = 500
+
+
+class UpstreamUnavailable(EmulatorError):
+    """`emulator record`: the real service could not be reached (or the URL is unusable)."""
+
+    code = "upstream_unavailable"
+    status = 502
+
+
+class UpstreamTimeout(UpstreamUnavailable):
+    """`emulator record`: the real service did not answer in time."""
+
+    code = "upstream_timeout"
+    status = 504

@@ -1,8 +1,8 @@
 """agent-slug: Bearer keys, the slug in the path, `{"data": null, "error": {...}}` errors.
 
-Names and messages for 400/401/404/429 are the seed's; the seed shows none for 405, 409, 413 and
-500, so those are MethodNotAllowedError, ConflictError, PayloadTooLargeError and
-InternalServerError (README, "The agent-slug API").
+Names and messages for 400/401/404/429 are the seed's; the seed shows none for 405, 409, 413,
+500, 502 and 504, so those are MethodNotAllowedError, ConflictError, PayloadTooLargeError,
+InternalServerError, BadGatewayError and GatewayTimeoutError (README, "The agent-slug API").
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from emulator.core.errors import (
     RateLimited,
     ThreadNotFound,
     Unauthorized,
+    UpstreamTimeout,
+    UpstreamUnavailable,
 )
 
 NAMES: list[tuple[type[EmulatorError] | tuple[type[EmulatorError], ...], str]] = [
@@ -34,6 +36,8 @@ NAMES: list[tuple[type[EmulatorError] | tuple[type[EmulatorError], ...], str]] =
     (IdempotencyConflict, "ConflictError"),
     (PayloadTooLarge, "PayloadTooLargeError"),
     (RateLimited, "RateLimitError"),
+    (UpstreamTimeout, "GatewayTimeoutError"),  # `emulator record` only
+    (UpstreamUnavailable, "BadGatewayError"),
 ]
 
 
@@ -64,7 +68,7 @@ def error_message(exc: EmulatorError) -> str:
         return f"Agent with slug '{exc.ident}' not found"
     if isinstance(exc, ThreadNotFound):
         return f"Conversation '{exc.thread_id}' not found"
-    if exc.status >= 500 and not isinstance(exc, InjectedFault):
+    if exc.status >= 500 and not isinstance(exc, InjectedFault | UpstreamUnavailable):
         return "Internal server error"
     return exc.message
 

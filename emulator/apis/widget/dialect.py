@@ -1,7 +1,8 @@
 """widget: `x-api-key` or `x-widget-api-key`; errors are `{"error": "<fixed text>"}`.
 
-400, 401, 429 and 500 carry the seed's exact texts. The seed shows none for 404, 405, 409 and
-413: "Not found", "Method not allowed", "Conflict" and "Payload too large" (README).
+400, 401, 429 and 500 carry the seed's exact texts. The seed shows none for 404, 405, 409, 413,
+502 and 504: "Not found", "Method not allowed", "Conflict", "Payload too large", "Bad gateway"
+and "Gateway timeout" (README; the last two come only from `emulator record`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from litestar import Request, Response
 
 from emulator.apis.base import Dialect
-from emulator.core.errors import EmulatorError, InjectedFault, RateLimited
+from emulator.core.errors import EmulatorError, InjectedFault, RateLimited, UpstreamUnavailable
 
 TEXTS = {
     400: "Invalid request payload",
@@ -22,6 +23,7 @@ TEXTS = {
     413: "Payload too large",
     429: "Too many requests",
 }
+GATEWAY = {502: "Bad gateway", 504: "Gateway timeout"}  # the recording proxy's own errors
 INTERNAL = "Internal server error"
 
 
@@ -44,7 +46,10 @@ def error_response(exc: EmulatorError) -> Response[Any]:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited | InjectedFault) and exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
-    text = TEXTS.get(exc.status, INTERNAL)
+    if isinstance(exc, UpstreamUnavailable):
+        text = GATEWAY.get(exc.status, INTERNAL)
+    else:
+        text = TEXTS.get(exc.status, INTERNAL)
     return Response({"error": text}, status_code=exc.status, headers=headers)
 
 

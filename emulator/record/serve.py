@@ -1,0 +1,59 @@
+"""Runs the recording proxy under uvicorn on an already-bound socket."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+
+import uvicorn
+
+from emulator.apis.registry import TRANSCRIBERS, dialect
+from emulator.config.fixtures import FixtureLibrary
+from emulator.record.proxy import Proxy, build_proxy
+from emulator.record.recorder import Recorder
+from emulator.record.upstream import HttpxUpstream, public_url
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSettings:
+    api: str
+    upstream: str  # as given: may hold a base path (and user info, never written)
+    node: str
+    fixture: str
+    fixtures: str
+    secrets: frozenset[str]
+    timeout: float
+    log_level: str
+
+
+def run(settings: RecordSettings, sock: socket.socket) -> int:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request says nothing new
+    recorder = Recorder(
+        FixtureLibrary(settings.fixtures),
+        settings.fixture,
+        api=settings.api,
+        upstream=public_url(settings.upstream),
+        secrets=settings.secrets,
+    )
+    proxy = Proxy(
+        upstream=HttpxUpstream(settings.timeout),
+        base_url=settings.upstream.rstrip("/"),
+        transcriber=TRANSCRIBERS[settings.api],
+        errors=dialect(settings.api),
+        recorder=recorder,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_proxy(proxy),
+            loop="uvloop",
+            http="httptools",
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            server_header=False,  # the upstream's Server and Date headers pass through
+            date_header=False,
+        )
+    )
+    server.run(sockets=[sock])
+    return 0
