@@ -1,10 +1,12 @@
-"""Start a real `emulator serve` subprocess on a free port, for end-to-end tests."""
+"""Start a real `emulator serve` (or `emulator record`) subprocess on a free port, for
+end-to-end tests."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,12 +20,20 @@ LISTENING = re.compile(r"Listening on http://127\.0\.0\.1:(\d+)")
 
 
 class Server:
-    """A running `python -m emulator serve --port 0`; its port is read from the banner."""
+    """A running `python -m emulator serve --port 0`; its port is read from the banner.
 
-    def __init__(self, config: Path | None, *args: str, cwd: Path | None = None) -> None:
+    `command="record"` runs `emulator record` instead (its banner has the same `Listening on`
+    line); it is ready once its port accepts connections. `spawn()` then `ready()` lets a test
+    start several processes at once.
+    """
+
+    def __init__(
+        self, config: Path | None, *args: str, cwd: Path | None = None, command: str = "serve"
+    ) -> None:
         self.config = config
         self.args = args
         self.cwd = cwd or (config.parent if config else Path.cwd())
+        self.command = command
         self.process: subprocess.Popen[str] | None = None
         self.port = 0
         self.output: list[str] = []
@@ -33,15 +43,15 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> Server:
-        try:
-            return self._start(timeout)
-        except BaseException:
-            self.kill()
-            raise
+        return self.spawn().ready(timeout)
 
-    def _start(self, timeout: float) -> Server:
+    def spawn(self) -> Server:
+        """Start the process; `ready()` waits for it to serve."""
         config = ["--config", str(self.config)] if self.config else []
-        command = [sys.executable, "-m", "emulator", "serve", *config, "--port", "0", *self.args]
+        command = [
+            *(sys.executable, "-m", "emulator", self.command),
+            *(*config, "--port", "0", *self.args),
+        ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             command,
@@ -54,6 +64,17 @@ class Server:
         # Drain output on a thread: a full pipe would block the server's logging.
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
+        return self
+
+    def ready(self, timeout: float = 30.0) -> Server:
+        try:
+            return self._ready(timeout)
+        except BaseException:
+            self.kill()
+            raise
+
+    def _ready(self, timeout: float) -> Server:
+        assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = next(filter(None, map(LISTENING.search, list(self.output))), None)
@@ -77,6 +98,9 @@ class Server:
             self.output.append(line)
 
     def _wait_healthy(self, deadline: float) -> None:
+        if self.command != "serve":
+            self._wait_accepting(deadline)
+            return
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/_emulator/health", timeout=1).status_code == 200:
@@ -84,6 +108,16 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.05)
         raise TimeoutError("server never became healthy")
+
+    def _wait_accepting(self, deadline: float) -> None:
+        """Wait for the port to accept a connection (a request might reach an upstream)."""
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError("server never accepted a connection")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the server, wait for it to exit and release its pipe."""
