@@ -1,11 +1,10 @@
-"""What counts as a secret, and how a turn is redacted before it is written."""
+"""What counts as a secret for the recorder."""
 
 from __future__ import annotations
 
 import base64
 
 from emulator.config.loader import parse_config
-from emulator.core.fixtures import REDACTED, FixtureTurn, Frame, RecordedSource, redact
 from emulator.record.recorder import configured_secrets, credentials
 
 
@@ -40,27 +39,3 @@ nodes:
         "nodes.yaml",
     )
     assert configured_secrets(config) == {"k-1", "k-2", "k-3", "s-1"}
-
-
-def test_redact_joins_only_the_frames_a_secret_is_cut_across() -> None:
-    turn = FixtureTurn(
-        "my key is sk-123",
-        (
-            Frame("Your", 10),
-            Frame(" key sk", 20),
-            Frame("-1", 30),
-            Frame("23 is", 40),
-            Frame(" ok", 50),
-        ),
-        (RecordedSource("d", "about sk-123", "https://x/?k=sk-123", snippet="sk-123"),),
-    )
-    hidden = redact(turn, ["sk-123", ""])
-    assert hidden.message == f"my key is {REDACTED}"
-    assert [(f.text, f.ms) for f in hidden.frames] == [
-        ("Your", 10),
-        (f" key {REDACTED} is", 40),
-        (" ok", 50),
-    ]
-    (source,) = hidden.sources
-    assert "sk-123" not in f"{source.title}{source.url}{source.snippet}"
-    assert redact(turn, []) is turn
