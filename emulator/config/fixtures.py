@@ -32,7 +32,7 @@ import yaml
 
 from emulator.config.checks import Checker
 from emulator.config.errors import ConfigError, ConfigIssue
-from emulator.config.model import API_NAMES, Location
+from emulator.config.model import API_NAMES, Config, Location
 from emulator.config.yamlnodes import YMap, YScalar, YSeq, YValue, compose
 from emulator.core.errors import ModelError
 from emulator.core.fixtures import (
@@ -304,3 +304,19 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def replay_problems(config: Config, library: FixtureLibrary) -> list[str]:
+    """Why each replay node's fixture cannot be replayed now, one line per node (none: all
+    can). For `emulator check`, and for `serve` to warn at start."""
+    problems = []
+    for node in config.nodes.values():
+        if node.model.kind != "replay" or node.model.fixture is None:
+            continue
+        try:
+            library.load(node.model.fixture)
+        except FixtureNotFound as exc:
+            problems.append(f"node '{node.alias}': {exc}")
+        except ConfigError as exc:
+            problems.append(f"node '{node.alias}': fixture '{node.model.fixture}':\n{exc}")
+    return problems

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from emulator.config.errors import ConfigError
-from emulator.config.fixtures import FixtureLibrary, dump_fixture, parse_fixture
+from emulator.config.fixtures import (
+    FixtureLibrary,
+    dump_fixture,
+    parse_fixture,
+    replay_problems,
+)
+from emulator.config.loader import parse_config
 from emulator.core.errors import ModelError
 from emulator.core.fixtures import Conversation, Fixture, FixtureTurn, Frame, RecordedSource
 
@@ -182,3 +188,22 @@ def test_append_creates_the_file_then_groups_turns_by_conversation(tmp_path: Pat
         (None, ["again"]),
     ]
     assert [p.name for p in path.parent.iterdir()] == ["rec.yaml"]  # no temporary files left
+
+
+def test_replay_problems_name_each_node_whose_fixture_cannot_be_replayed(tmp_path: Path) -> None:
+    config = parse_config(
+        """
+        nodes:
+          ok: {api: widget, model: {kind: replay, fixture: good}}
+          missing: {api: widget, model: {kind: replay, fixture: nope}}
+          broken: {api: widget, model: {kind: replay, fixture: bad}}
+          other: {api: widget, model: echo}
+        """
+    )
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "bad.yaml").write_text("conversations: 1\n")
+    assert replay_problems(config, FixtureLibrary(tmp_path)) == [
+        f"node 'missing': fixture 'nope' not found: {tmp_path}/nope.yaml does not exist",
+        f"node 'broken': fixture 'bad':\n{tmp_path}/bad.yaml:1:16: conversations: expected a "
+        "list, got an integer (1)",
+    ]
