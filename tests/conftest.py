@@ -21,6 +21,9 @@ from emulator.core.engine import Engine
 from emulator.core.seams import Clock
 from emulator.core.store import TinyStore
 
+# tests/testing runs user test files in a subprocess; pytester must be enabled in the root conftest.
+pytest_plugins = ["pytester"]
+
 TEST_CONFIG = """
 version: 1
 nodes:
