@@ -3,10 +3,16 @@ subprocess, that drive the emulator fixtures over real HTTP."""
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
 import pytest
 import yaml
 
 from emulator.core.seams import Ids
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HELPERS = """
 import httpx
@@ -177,3 +183,20 @@ def test_which_config_the_session_serves(
     )
     result = user_suite.runpytest_subprocess("-p", "no:cacheprovider", *args)
     result.assert_outcomes(passed=1)
+
+
+def readme_examples() -> list[str]:
+    """The Python blocks of the README's "Use from pytest" section."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Use from pytest\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_the_readme_examples_run(pytester: pytest.Pytester) -> None:
+    user_tests, script = readme_examples()
+    pytester.makepyfile(test_support=user_tests)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error").assert_outcomes(passed=2)
+    shutil.copy(ROOT / "nodes.yaml", pytester.path / "nodes.yaml")
+    result = pytester.runpython(pytester.makepyfile(script=script))
+    assert result.ret == 0, result.stderr.str()
+    assert result.outlines == ["echo"]
