@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from emulator.testing.server import ConfigRejected, EmulatorServer
+    from emulator.testing.server import ConfigRejected, EmulatorServer, EmulatorStartError
 
-__all__ = ["ConfigRejected", "EmulatorServer"]
+__all__ = ["ConfigRejected", "EmulatorServer", "EmulatorStartError"]
 
 
 def __getattr__(name: str) -> Any:
