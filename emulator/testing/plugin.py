@@ -38,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "emulator_config", "nodes.yaml served by the emulator fixtures (relative to here)"
     )
     parser.addini("emulator_seed", "seed ids and lorem text of the emulator fixtures")
+    group.addoption(
+        "--emulator-fixtures",
+        metavar="DIR",
+        help="where replay nodes find their fixtures (default: fixtures/ in the rootdir)",
+    )
+    parser.addini("emulator_fixtures", "where replay nodes find their fixtures (relative to here)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,7 +60,8 @@ def emulator_server(pytestconfig: pytest.Config) -> Iterator[EmulatorServer]:
     from emulator.testing.server import EmulatorServer
 
     config = session_config(pytestconfig)
-    with EmulatorServer(config, seed=session_seed(pytestconfig)) as server:
+    seed, fixtures = session_seed(pytestconfig), session_fixtures(pytestconfig)
+    with EmulatorServer(config, seed=seed, fixtures=fixtures) as server:
         yield server
 
 
@@ -83,6 +90,17 @@ def session_config(config: pytest.Config) -> Path | None:
         return (config.inipath.parent if config.inipath else config.rootpath) / ini
     default = config.rootpath / DEFAULT_CONFIG
     return default if default.is_file() else None
+
+
+def session_fixtures(config: pytest.Config) -> Path:
+    """The directory replay nodes read fixtures from."""
+    given: str | None = config.getoption("emulator_fixtures")
+    if given:
+        return config.invocation_params.dir / given
+    ini: str = config.getini("emulator_fixtures")
+    if ini:
+        return (config.inipath.parent if config.inipath else config.rootpath) / ini
+    return config.rootpath / "fixtures"
 
 
 def session_seed(config: pytest.Config) -> int | None:

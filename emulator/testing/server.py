@@ -66,8 +66,10 @@ class EmulatorServer:
 
     `config` is YAML text, a mapping or a nodes.yaml path (default: the bundled demo config).
     Threads live in memory unless `data` names a directory; `seed` makes ids and lorem text
-    repeat. The config file is not watched: swap configs with `configure()`. `timeout` bounds
-    starting, stopping and each control-plane call, in seconds.
+    repeat. Replay nodes read their fixtures from `fixtures` (a directory, relative to the
+    working directory like `emulator serve --fixtures`). The config file is not watched: swap
+    configs with `configure()`. `timeout` bounds starting, stopping and each control-plane
+    call, in seconds.
 
     A config that does not load raises ConfigError here, with every `file:line:col: message`.
 
@@ -80,6 +82,7 @@ class EmulatorServer:
         *,
         seed: int | None = None,
         data: str | os.PathLike[str] | None = None,
+        fixtures: str | os.PathLike[str] = "fixtures",
         timeout: float = 10.0,
     ) -> None:
         source = bundled_config_path() if config is None else config
@@ -87,6 +90,7 @@ class EmulatorServer:
         self._parsed = parse_config_bytes(self._config, self._config_file or "<config>")
         self.seed = seed
         self.data = data
+        self.fixtures = fixtures
         self.timeout = timeout
         self.port = 0
         self._server: uvicorn.Server | None = None
@@ -118,6 +122,7 @@ class EmulatorServer:
             data=self.data,
             seed=self.seed,
             config_file=self._config_file,
+            fixtures=self.fixtures,
             log_level=None,
         )
         self._sock = bind(HOST, 0)

@@ -200,3 +200,40 @@ def test_the_readme_examples_run(pytester: pytest.Pytester) -> None:
     result = pytester.runpython(pytester.makepyfile(script=script))
     assert result.ret == 0, result.stderr.str()
     assert result.outlines == ["echo"]
+
+
+REPLAYED = """
+import pytest
+from helpers import chat
+
+
+@pytest.mark.emulator_config(
+    {"nodes": {"recorded": {"api": "interlocute", "model": {"kind": "replay", "fixture": "demo"},
+                            "auth": {"anonymous": True}}}}
+)
+def test_replayed(emulator):
+    response = chat(emulator, "recorded", "Hello")
+    assert response.status_code == 200
+    assert response.json()["content"] == "Hi from {where}!"
+"""
+
+
+@pytest.mark.parametrize(
+    ("directory", "args"),
+    [
+        pytest.param("fixtures", [], id="rootdir-fixtures"),
+        pytest.param("recorded", ["--emulator-fixtures", "recorded"], id="command-line"),
+    ],
+)
+def test_replay_nodes_read_fixtures_from_the_fixtures_directory(
+    user_suite: pytest.Pytester, directory: str, args: list[str]
+) -> None:
+    (user_suite.path / directory).mkdir()
+    (user_suite.path / directory / "demo.yaml").write_text(
+        "conversations: [{turns: [{message: Hello, reply: Hi from DIR!}]}]\n".replace(
+            "DIR", directory
+        )
+    )
+    user_suite.makepyfile(test_replayed=REPLAYED.replace("{where}", directory))
+    result = user_suite.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *args)
+    result.assert_outcomes(passed=1)
