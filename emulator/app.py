@@ -13,6 +13,7 @@ from litestar import Litestar, Request, Response, route
 from litestar.config.cors import CORSConfig
 from litestar.enums import HttpMethod, ScopeType
 from litestar.exceptions import HTTPException
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
@@ -47,6 +48,7 @@ def build_app(
     watch_config: bool = False,
     request_log: RequestLog | None = None,
     debug: bool = False,
+    configure_root_logger: bool = True,
 ) -> Litestar:
     """The app for an engine. `control_token`, when set, guards `/_emulator/`.
 
@@ -55,6 +57,9 @@ def build_app(
     `reloader` reloads the config (POST /_emulator/reload, PUT /_emulator/config); by default
     one for the engine's config path. `watch_config` also reloads it whenever the file changes,
     from app startup to shutdown.
+
+    `configure_root_logger` False leaves the root logger as the host process set it up (an app
+    embedded in a test run); Litestar then configures only its own logger.
     """
     table = _group(routes)
     reloader = reloader or Reloader(engine, engine.config.path)
@@ -81,6 +86,7 @@ def build_app(
         on_startup=startup,
         on_shutdown=shutdown,
         debug=debug,
+        logging_config=LoggingConfig(configure_root_logger=configure_root_logger),
     )
     # Outermost, around Litestar's own exception and CORS layers: route middleware would miss
     # the 404s and 405s Litestar answers before any route matches.

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from emulator import __version__
 from emulator.config.errors import ConfigError
+from emulator.config.fixtures import FixtureLibrary, replay_problems
 from emulator.config.loader import load_config
 from emulator.config.model import ALIAS_PATTERN, API_NAMES, Config
 
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a config file; exit 1 on errors")
     check.add_argument("config", nargs="?", default=_env("CONFIG", DEFAULT_CONFIG))
+    check.add_argument(
+        "--fixtures",
+        default=_env("FIXTURES", "fixtures"),
+        help="where replay nodes' fixtures are [EMULATOR_FIXTURES]",
+    )
     _record_parser(commands)
     return parser
 
@@ -139,20 +145,31 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
-        return check(args.config)
+        return check(args.config, args.fixtures)
     if args.command == "record":
         return record(args)
     return serve(args)
 
 
-def check(path: str) -> int:
+def check(path: str, fixtures: str = "fixtures") -> int:
+    """The config, and the fixtures its replay nodes need; 0 when all can be used."""
     try:
         config = load_config(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"{path}: OK ({len(config.nodes)} nodes: {', '.join(config.nodes)})")
+    problems = replay_problems(config, FixtureLibrary(fixtures))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    replayed = sum(node.model.kind == "replay" for node in config.nodes.values())
+    checked = f"; fixtures of {_count(replayed, 'replay node')} in {fixtures}" if replayed else ""
+    print(f"{path}: OK ({_count(len(config.nodes), 'node')}: {', '.join(config.nodes)}{checked})")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def bundled_config_path() -> Path:
@@ -193,6 +210,9 @@ def serve(args: argparse.Namespace) -> int:
     from emulator.server import run  # uvicorn and the app load only when serving
 
     _banner(config, path, args.host, port, token)
+    for problem in replay_problems(config, FixtureLibrary(args.fixtures)):
+        # Not fatal: the fixture may be recorded or fixed while serving (it is read per turn).
+        log.warning("warning: %s", problem)
     # The bundled demo lives inside the installed package: nothing there for a user to edit.
     reload = not args.no_reload and not bundled
     return run(config, sock, args, control_token=token, reload=reload)
@@ -248,7 +268,6 @@ def _configured_secrets(path: str | None) -> set[str]:
 
 
 def _record_banner(settings: RecordSettings, host: str, port: int, configured: bool) -> None:
-    from emulator.config.fixtures import FixtureLibrary
     from emulator.record.upstream import public_url
 
     path = FixtureLibrary(settings.fixtures).path(settings.fixture)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,14 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from emulator.app import build_app
+from emulator.config.fixtures import FixtureLibrary
 from emulator.config.loader import parse_config
 from emulator.core.engine import Engine
 from emulator.core.seams import Clock
 from emulator.core.store import TinyStore
+
+# tests/testing runs user test files in a subprocess; pytester must be enabled in the root conftest.
+pytest_plugins = ["pytester"]
 
 TEST_CONFIG = """
 version: 1
@@ -87,9 +92,11 @@ def make_app(
     seed: int | None = 7,
     store: Any = None,
     clock: Clock | None = None,
+    fixtures: str | os.PathLike[str] | None = None,
 ) -> Litestar:
     config = parse_config(text, "test.yaml")
-    engine = Engine(config, store or TinyStore(None), seed=seed, clock=clock)
+    library = FixtureLibrary(fixtures) if fixtures is not None else None
+    engine = Engine(config, store or TinyStore(None), seed=seed, clock=clock, fixtures=library)
     return build_app(engine)
 
 

@@ -32,7 +32,7 @@ import yaml
 
 from emulator.config.checks import Checker
 from emulator.config.errors import ConfigError, ConfigIssue
-from emulator.config.model import API_NAMES, Location
+from emulator.config.model import API_NAMES, Config, Location
 from emulator.config.yamlnodes import YMap, YScalar, YSeq, YValue, compose
 from emulator.core.errors import ModelError
 from emulator.core.fixtures import (
@@ -267,16 +267,29 @@ class FixtureLibrary:
         header: str = "",
     ) -> Path:
         """Add `turn` to a conversation of the fixture (creating either as needed) and rewrite
-        the file atomically: a reader never sees half a file."""
+        the file atomically: a reader never sees half a file. `header` comments a new file; an
+        existing file keeps the comment lines at its top (others are not kept)."""
         with self._lock:
+            path = self.path(name)
             try:
                 fixture = self.load(name)
+                top = leading_comments(path.read_text(encoding="utf-8-sig"))
             except FixtureNotFound:
-                fixture = Fixture(api=api, upstream=upstream)
-            fixture = fixture.with_turn(conversation_id, turn)
-            path = self.path(name)
-            write_atomically(path, dump_fixture(fixture, header))
+                fixture, top = Fixture(api=api, upstream=upstream), None
+            grown = fixture.with_turn(conversation_id, turn)
+            text = dump_fixture(grown, header) if top is None else top + dump_fixture(grown)
+            write_atomically(path, text)
             return path
+
+
+def leading_comments(text: str) -> str:
+    """The comment lines a file starts with, each with its newline."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        lines.append(line if line.endswith("\n") else line + "\n")
+    return "".join(lines)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -291,3 +304,19 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def replay_problems(config: Config, library: FixtureLibrary) -> list[str]:
+    """Why each replay node's fixture cannot be replayed now, one line per node (none: all
+    can). For `emulator check`, and for `serve` to warn at start."""
+    problems = []
+    for node in config.nodes.values():
+        if node.model.kind != "replay" or node.model.fixture is None:
+            continue
+        try:
+            library.load(node.model.fixture)
+        except FixtureNotFound as exc:
+            problems.append(f"node '{node.alias}': {exc}")
+        except ConfigError as exc:
+            problems.append(f"node '{node.alias}': fixture '{node.model.fixture}':\n{exc}")
+    return problems

@@ -146,8 +146,10 @@ class Engine:
         fault = self.faults.pick(node, request.message, turn_number)
         if fault is not None:
             refuse(fault)  # a status fault: nothing is stored
+        # A new thread is stored with its first turn, once the model has answered: a model
+        # error leaves no empty thread behind.
         thread = existing if existing is not None else self._new_thread(node, request)
-        turn = self._answer(node, thread, request, turn_number, interruption(fault))
+        turn = self._answer(node, thread, request, turn_number, interruption(fault), existing)
         if request.idempotency_key:
             self.store.put_idempotency(
                 IdempotencyRecord(
@@ -210,15 +212,13 @@ class Engine:
         return None
 
     def _new_thread(self, node: Node, request: TurnRequest) -> ThreadRecord:
-        thread = ThreadRecord(
+        return ThreadRecord(
             id=self.ids.new(request.thread_prefix),
             node=node.alias,
             api=node.api,
             created_at=isoformat(self.clock.now()),
             session=request.session,
         )
-        self.store.create_thread(thread)
-        return thread
 
     def _history(self, thread_id: str) -> Callable[[], Sequence[MessageRecord]]:
         """The thread's messages, read at most once and only if a model asks."""
@@ -239,6 +239,7 @@ class Engine:
         request: TurnRequest,
         turn_number: int,
         cut: Interruption | None,
+        existing: ThreadRecord | None,
     ) -> Turn:
         history = self._history(thread.id)
         ctx = TurnContext(
@@ -274,6 +275,8 @@ class Engine:
             interruption=cut,
             delays=recorded_delays(recorded, node.model.speed) if recorded else None,
         )
+        if existing is None:
+            self.store.create_thread(thread)
         self.store.append_messages(_records(turn, request, reply))
         return turn
 

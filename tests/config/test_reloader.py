@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
 from emulator.config.loader import parse_config
-from emulator.config.reloader import Changes, diff_nodes
+from emulator.config.reloader import Changes, Reloader, diff_nodes
+from emulator.core.engine import Engine
+from emulator.core.store import TinyStore
 from tests.conftest import TEST_CONFIG
 
 
@@ -34,3 +42,26 @@ def test_reordering_is_a_change_without_node_changes() -> None:
     slow_first = head.replace("nodes:\n", "nodes:\n  slow:" + slow, 1)
     changes = diff(TEST_CONFIG, slow_first)
     assert changes and changes.summary() == "nodes reordered"
+
+
+def test_a_changed_fixture_is_checked_and_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    good, bad, gone = fixtures / "good.yaml", fixtures / "bad.yaml", fixtures / "gone.yaml"
+    good.write_text("conversations: [{turns: [{message: hi, reply: hello}]}]\n")
+    bad.write_text("conversations: [{turns: []}]\n")
+    temporary = fixtures / ".good.yaml.x1.tmp"  # the recorder's atomic write: not a fixture
+    reloader = Reloader(Engine(parse_config(TEST_CONFIG), TinyStore(None)), None, fixtures=fixtures)
+    with caplog.at_level(logging.INFO, logger="emulator"):
+        asyncio.run(reloader.changed({str(p) for p in (good, bad, gone, temporary)}))
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"fixture bad.yaml cannot be replayed:\n{bad}:1:17: "
+            "a conversation needs at least one turn",
+        ),
+        ("INFO", "fixture removed: gone.yaml"),
+        ("INFO", "fixture changed: good.yaml"),
+    ]

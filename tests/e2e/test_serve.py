@@ -224,3 +224,47 @@ def test_serve_without_nodes_yaml_uses_the_bundled_demo(tmp_path: Path) -> None:
         assert "bundled demo" in running.output[0]
         nodes = httpx.get(f"{running.url}/_emulator/nodes").json()["nodes"]
     assert len(nodes) >= 2
+
+
+REPLAY_CONFIG = """\
+version: 1
+nodes:
+  recorded:
+    api: interlocute
+    model: {kind: replay, fixture: demo}
+    auth: {anonymous: true}
+"""
+
+
+def test_check_and_serve_look_at_replay_fixtures(tmp_path: Path) -> None:
+    config = tmp_path / "nodes.yaml"
+    config.write_text(REPLAY_CONFIG)
+    missing = run_cli(["check", str(config)], cwd=tmp_path)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        "node 'recorded': fixture 'demo' not found: fixtures/demo.yaml does not exist"
+    )
+    # serve starts anyway (the fixture may be recorded later) and says what is missing
+    with Server(config, "--memory", "--no-reload", cwd=tmp_path) as running:
+        assert any(
+            "warning: node 'recorded': fixture 'demo' not found" in line for line in running.output
+        )
+        (tmp_path / "fixtures").mkdir()
+        (tmp_path / "fixtures" / "demo.yaml").write_text(
+            "conversations: [{turns: [{message: hi, reply: Hello from the fixture.}]}]\n"
+        )
+        answer = httpx.post(f"{running.url}/nodes/recorded/chat", json={"content": "Hi"})
+        assert answer.json()["content"] == "Hello from the fixture."
+    ok = run_cli(["check", str(config)], cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == (
+        f"{config}: OK (1 node: recorded; fixtures of 1 replay node in fixtures)"
+    )
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "demo.yaml").write_text("conversations: []\nturns: 1\n")
+    broken = run_cli(["check", str(config), "--fixtures", str(other)], cwd=tmp_path)
+    assert broken.returncode == 1
+    assert broken.stderr.strip() == (
+        f"node 'recorded': fixture 'demo':\n{other}/demo.yaml:2:1: unknown key 'turns' in fixture"
+    )
