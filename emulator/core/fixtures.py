@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import Any
 
 FIXTURE_VERSION = 1
@@ -109,19 +110,38 @@ def _source_data(source: RecordedSource) -> dict[str, Any]:
 
 def redact(turn: FixtureTurn, secrets: Iterable[str]) -> FixtureTurn:
     """The turn with every secret replaced by [REDACTED], in the message, the frames and the
-    sources. A secret split across frames is caught too: those frames become one."""
+    sources. A secret split across frames is caught too: those frames become one (at the time
+    of the last of them); the others keep their own text and time."""
     hidden = sorted({s for s in secrets if s}, key=len, reverse=True)
     if not hidden:
         return turn
-    frames = tuple(replace(f, text=_hide(f.text, hidden)) for f in turn.frames)
-    joined = "".join(f.text for f in frames)
-    if _hide(joined, hidden) != joined:
-        frames = (Frame(_hide(joined, hidden), frames[-1].ms),)
+    frames = _join_split_secrets(turn.frames, hidden)
+    frames = tuple(replace(f, text=_hide(f.text, hidden)) for f in frames)
     return FixtureTurn(
         _hide(turn.message, hidden),
         frames,
         tuple(_redact_source(source, hidden) for source in turn.sources),
     )
+
+
+def _join_split_secrets(frames: tuple[Frame, ...], hidden: Sequence[str]) -> tuple[Frame, ...]:
+    """The frames with every boundary that cuts through a secret removed."""
+    ends = list(accumulate(len(frame.text) for frame in frames))[:-1]
+    joined = "".join(frame.text for frame in frames)
+    glued: set[int] = set()  # i: frame i and frame i + 1 become one
+    for secret in hidden:
+        at = joined.find(secret)
+        while at != -1:
+            glued.update(i for i, end in enumerate(ends) if at < end < at + len(secret))
+            at = joined.find(secret, at + 1)
+    merged: list[Frame] = []
+    text = ""
+    for index, frame in enumerate(frames):
+        text += frame.text
+        if index not in glued:
+            merged.append(Frame(text, frame.ms))
+            text = ""
+    return tuple(merged)
 
 
 def _redact_source(source: RecordedSource, hidden: Sequence[str]) -> RecordedSource:

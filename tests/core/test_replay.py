@@ -100,8 +100,11 @@ def test_redact_hides_secrets_in_message_frames_and_sources() -> None:
     )
     hidden = redact(recorded, ["sk-123", "secret-x", ""])
     assert hidden.message == f"my key is {REDACTED}"
-    # the key was split across frames: those frames became one, at the last frame's time
-    assert hidden.frames == (Frame(f"Your key {REDACTED} is set; {REDACTED} too", 30),)
+    # the key was cut across two frames: those two became one, at the later one's time
+    assert hidden.frames == (
+        Frame(f"Your key {REDACTED} is set; ", 20),
+        Frame(f"{REDACTED} too", 30),
+    )
     source = hidden.sources[0]
     assert (source.title, source.url, source.snippet) == (
         f"about {REDACTED}",

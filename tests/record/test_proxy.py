@@ -167,8 +167,12 @@ def test_a_streamed_turn_is_recorded_with_its_timing_and_redacted(rig: Any) -> N
     (turn,) = conversation.turns
     assert turn.message == f"is {REDACTED} safe?"
     assert turn.reply == f"Your key {REDACTED} is {REDACTED}."
-    # the configured secret was cut across two frames: the reply became one, at the last time
-    assert [(f.text, f.ms) for f in turn.frames] == [(turn.reply, 500)]
+    # the configured secret was cut across the last two frames: those became one, at the
+    # later one's time; the first keeps its own
+    assert [(f.text, f.ms) for f in turn.frames] == [
+        ("Your key ", 250),
+        (f"{REDACTED} is {REDACTED}.", 500),
+    ]
 
 
 def test_the_next_turn_of_a_conversation_joins_it(rig: Any, caplog: Any) -> None:
