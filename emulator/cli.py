@@ -176,6 +176,14 @@ def bundled_config_path() -> Path:
     return Path(str(resources.files("emulator").joinpath("demo_nodes.yaml")))
 
 
+def demo_fixtures(fixtures: str | os.PathLike[str]) -> Path:
+    """Where the bundled demo's replay node finds its fixture: `fixtures` if that directory
+    exists, else the copy inside the package."""
+    if Path(fixtures).is_dir():
+        return Path(fixtures)
+    return Path(str(resources.files("emulator").joinpath("demo_fixtures")))
+
+
 def resolve_config_path(given: str | None) -> tuple[Path, bool]:
     """The config to serve, and whether it is the bundled demo (no nodes.yaml here)."""
     if given:
@@ -190,6 +198,7 @@ def serve(args: argparse.Namespace) -> int:
     path, bundled = resolve_config_path(args.config)
     if bundled:
         log.info("No nodes.yaml in %s: serving the bundled demo config %s", Path.cwd(), path)
+        args.fixtures = str(demo_fixtures(args.fixtures))
     try:
         config = load_config(path)
     except ConfigError as exc:

@@ -122,7 +122,7 @@ def _turn(c: Checker, value: YValue) -> FixtureTurn | None:
     m = _mapping(c, value, "turns", "a mapping with `message:` and `reply:`", TURN_KEYS)
     if m is None:
         return None
-    message = c.string(c.require(m, "message", "a turn"), "message", empty=True)
+    message = _text(c, c.require(m, "message", "a turn"), "message")
     frames = _frames(c, c.require(m, "reply", "a turn"))
     sources = tuple(
         filter(None, (_source(c, item) for item in c.items(c.get(m, "sources"), "sources") or ()))
@@ -137,7 +137,7 @@ def _frames(c: Checker, value: YValue | None) -> tuple[Frame, ...] | None:
     if value is None:
         return None
     if isinstance(value, YScalar):
-        text = c.string(value, "reply", empty=True)
+        text = _text(c, value, "reply")
         return None if text is None else tuple(Frame(token, 0) for token in tokenize(text))
     if not isinstance(value, YSeq):
         c.expected("reply", "a string or a list of {ms, text} frames", value)
@@ -150,13 +150,21 @@ def _frames(c: Checker, value: YValue | None) -> tuple[Frame, ...] | None:
             continue
         ms_value = c.require(m, "ms", "a frame")
         ms = c.integer(ms_value, "ms", 0)
-        text = c.string(c.require(m, "text", "a frame"), "text", empty=True)
+        text = _text(c, c.require(m, "text", "a frame"), "text")
         if ms is not None and ms < last and ms_value is not None:
             c.error(ms_value.loc, f"ms: frames are in arrival order, but {ms} comes after {last}")
         if ms is not None and text is not None:
             frames.append(Frame(text, ms))
             last = max(last, ms)
     return tuple(frames)
+
+
+def _text(c: Checker, value: YValue | None, key: str) -> str | None:
+    """Words as written: a hand-written `text: Yes` or `message: off` is that word, not a
+    YAML 1.1 boolean (numbers are taken as written by `Checker.string` already)."""
+    if isinstance(value, YScalar) and isinstance(value.value, bool):
+        return value.raw
+    return c.string(value, key, empty=True)
 
 
 def _source(c: Checker, value: YValue) -> RecordedSource | None:

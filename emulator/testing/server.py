@@ -21,7 +21,7 @@ import httpx
 import uvicorn
 import yaml
 
-from emulator.cli import bind, bundled_config_path
+from emulator.cli import bind, bundled_config_path, demo_fixtures
 from emulator.config.errors import ConfigError, ConfigIssue
 from emulator.config.loader import parse_config_bytes, read_config_file
 from emulator.config.model import Location
@@ -86,6 +86,8 @@ class EmulatorServer:
         timeout: float = 10.0,
     ) -> None:
         source = bundled_config_path() if config is None else config
+        if config is None:
+            fixtures = demo_fixtures(fixtures)
         self._config, self._config_file = config_bytes(source)
         self._parsed = parse_config_bytes(self._config, self._config_file or "<config>")
         self.seed = seed

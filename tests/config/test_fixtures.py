@@ -207,3 +207,13 @@ def test_replay_problems_name_each_node_whose_fixture_cannot_be_replayed(tmp_pat
         f"node 'broken': fixture 'bad':\n{tmp_path}/bad.yaml:1:16: conversations: expected a "
         "list, got an integer (1)",
     ]
+
+
+def test_words_yaml_would_read_as_booleans_or_numbers_are_kept_as_written() -> None:
+    fixture = parse_fixture(
+        "conversations: [{turns: [{message: yes, reply: [{ms: 1, text: No}, {ms: 2, text: 1.50}]},"
+        " {message: 42, reply: off}]}]"
+    )
+    first, second = fixture.conversations[0].turns
+    assert (first.message, first.reply) == ("yes", "No1.50")
+    assert (second.message, second.reply) == ("42", "off")

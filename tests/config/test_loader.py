@@ -30,9 +30,10 @@ def problems(text: str) -> list[str]:
 def test_the_demo_loads() -> None:
     config = load_config(REPO / "nodes.yaml")
     assert config.path == str(REPO / "nodes.yaml")
-    assert list(config.nodes) == ["support", "echo", "helpdesk", "researcher", "widget"]
+    assert list(config.nodes) == ["support", "echo", "helpdesk", "faq", "researcher", "widget"]
+    assert config.nodes["faq"].model.fixture == "faq"
     assert [node.api for node in config.nodes.values()] == [
-        "interlocute", "interlocute", "agent-slug", "sentientone", "widget",
+        "interlocute", "interlocute", "agent-slug", "agent-slug", "sentientone", "widget",
     ]  # fmt: skip
     support = config.nodes["support"]
     assert support.name == "Support Assistant"
@@ -48,6 +49,11 @@ def test_the_demo_loads() -> None:
 def test_the_bundled_demo_is_the_repo_demo() -> None:
     bundled = REPO / "emulator" / "demo_nodes.yaml"
     assert bundled.read_bytes() == (REPO / "nodes.yaml").read_bytes()
+    fixtures = sorted(p.name for p in (REPO / "fixtures").iterdir())
+    assert sorted(p.name for p in (REPO / "emulator" / "demo_fixtures").iterdir()) == fixtures
+    for name in fixtures:
+        copy = REPO / "emulator" / "demo_fixtures" / name
+        assert copy.read_bytes() == (REPO / "fixtures" / name).read_bytes()
 
 
 def test_a_minimal_node_gets_defaults() -> None:

@@ -60,6 +60,7 @@ def masked(line: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("readme")
     shutil.copy(ROOT / "nodes.yaml", root / "nodes.yaml")
+    shutil.copytree(ROOT / "fixtures", root / "fixtures")  # as in a clone
     with Server(root / "nodes.yaml", "--memory", "--no-reload") as running:
         yield running
 
@@ -75,7 +76,12 @@ def test_readme_example_runs(server: Server, section: str) -> None:
 
 def test_readme_record_and_replay_example(server: Server, tmp_path: Path) -> None:
     """Record from the demo as the README says, then replay it with the README's node."""
-    (record, banner), (talk, streamed), (replay, answered) = console_blocks("Record and replay")
+    blocks = console_blocks("Record and replay")
+    (demo, demo_answer), (record, banner), (talk, streamed), (replay, answered) = blocks
+    command = demo.replace("http://localhost:8080", server.url).replace("curl ", "curl -sS ", 1)
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert masked(done.stdout.splitlines()[0]) == demo_answer[0]
     command = shlex.split(record.replace("http://localhost:8080", server.url))
     port = command.index("--port")
     del command[port : port + 2]  # the harness picks a free one

@@ -223,7 +223,17 @@ def test_serve_without_nodes_yaml_uses_the_bundled_demo(tmp_path: Path) -> None:
     with Server(None, "--memory", "--no-reload", cwd=tmp_path) as running:
         assert "bundled demo" in running.output[0]
         nodes = httpx.get(f"{running.url}/_emulator/nodes").json()["nodes"]
+        # its replay node finds its fixture inside the package (there is no fixtures/ here)
+        answer = httpx.post(
+            f"{running.url}/v1/api/chat/faq",
+            json={"message": "What is your return policy?"},
+            headers={"Authorization": "Bearer sk-faq-123"},
+        )
     assert len(nodes) >= 2
+    assert answer.json()["data"]["response"] == (
+        "You can return any item within 30 days for a full refund."
+    )
+    assert not any("warning" in line for line in running.output)
 
 
 REPLAY_CONFIG = """\

@@ -17,7 +17,7 @@ from emulator.testing import ConfigRejected, EmulatorServer
 FAQ: dict[str, Any] = {
     "version": 1,
     "nodes": {
-        "faq": {
+        "helpline": {
             "api": "interlocute",
             "name": "FAQ",
             "model": {"kind": "echo", "template": "FAQ: {message}"},
@@ -25,7 +25,7 @@ FAQ: dict[str, Any] = {
         }
     },
 }
-BROKEN = "version: 1\nnodes:\n  faq:\n    api: nope\n"
+BROKEN = "version: 1\nnodes:\n  helpline:\n    api: nope\n"
 SUPPORT_KEY = {"Authorization": "Bearer sk-support-123"}
 
 
@@ -36,14 +36,14 @@ def chat(server: EmulatorServer, alias: str, content: str, **headers: str) -> ht
 def test_serves_a_config_and_reports_threads_and_journal() -> None:
     with EmulatorServer(FAQ) as server:
         assert server.url == f"http://127.0.0.1:{server.port}"
-        response = chat(server, "faq", "hello")
+        response = chat(server, "helpline", "hello")
         assert response.status_code == 200
         body = response.json()
         assert body["content"] == "FAQ: hello"
-        assert [t["id"] for t in server.threads(node="faq")] == [body["threadId"]]
+        assert [t["id"] for t in server.threads(node="helpline")] == [body["threadId"]]
         assert server.thread(body["threadId"])["messages"][-1]["content"] == "FAQ: hello"
-        journal = server.journal(limit=5, node="faq")
-        assert [(e["path"], e["status"]) for e in journal] == [("/nodes/faq/chat", 200)]
+        journal = server.journal(limit=5, node="helpline")
+        assert [(e["path"], e["status"]) for e in journal] == [("/nodes/helpline/chat", 200)]
         assert server.health()["status"] == "ok"
         server.reset()
         assert server.threads() == []
@@ -55,12 +55,12 @@ def test_configure_swaps_the_config_and_restore_brings_it_back() -> None:
         assert chat(server, "support", "ping", **SUPPORT_KEY).status_code == 200
         result = server.configure(FAQ)
         assert result["applied"] is True
-        assert result["changes"]["added"] == ["faq"]
+        assert result["changes"]["added"] == ["helpline"]
         assert chat(server, "support", "ping", **SUPPORT_KEY).status_code == 404
-        assert chat(server, "faq", "hi").json()["content"] == "FAQ: hi"
+        assert chat(server, "helpline", "hi").json()["content"] == "FAQ: hi"
         server.restore()
         assert chat(server, "support", "ping", **SUPPORT_KEY).status_code == 200
-        assert chat(server, "faq", "hi").status_code == 404
+        assert chat(server, "helpline", "hi").status_code == 404
 
 
 def test_configure_with_errors_raises_them_and_keeps_the_config() -> None:
@@ -72,7 +72,7 @@ def test_configure_with_errors_raises_them_and_keeps_the_config() -> None:
         assert (error["line"], error["column"]) == (4, 10)
         assert error["message"].startswith("api: expected one of interlocute")
         assert ":4:10: api: expected one of" in str(caught.value)
-        assert chat(server, "faq", "still here").status_code == 200
+        assert chat(server, "helpline", "still here").status_code == 200
         assert server.health()["generation"] == 1
 
 
@@ -91,7 +91,7 @@ def test_a_config_file_and_a_data_directory(tmp_path: Path) -> None:
     path = tmp_path / "nodes.yaml"
     path.write_text(yaml.safe_dump(FAQ))
     with EmulatorServer(path, data=tmp_path / "data") as server:
-        thread_id = chat(server, "faq", "remember me").json()["threadId"]
+        thread_id = chat(server, "helpline", "remember me").json()["threadId"]
         assert server.health()["config"]["path"] == str(path)
     with EmulatorServer(str(path), data=tmp_path / "data") as server:  # a str path works too
         assert server.thread(thread_id)["messages"][0]["content"] == "remember me"
