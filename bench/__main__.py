@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import cast
 
 # Each module exposes `main() -> bool`: True when its figures meet their target.
-BENCHES = ["bench.store_append", "bench.reload"]
+BENCHES = ["bench.store_append", "bench.reload", "bench.throughput"]
 
 
 def main() -> int:
