@@ -204,12 +204,8 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"emulator: cannot start, the config has errors:\n{exc}", file=sys.stderr)
         return 1
-    try:
-        sock = bind(args.host, args.port)
-    except OSError as exc:
-        print(
-            f"emulator: cannot listen on {args.host}:{args.port}: {_explain(exc)}", file=sys.stderr
-        )
+    sock = _listen(args.host, args.port)
+    if sock is None:
         return 1
     port = sock.getsockname()[1]
     token = args.control_token
@@ -242,12 +238,8 @@ def record(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"emulator: cannot start, the config has errors:\n{exc}", file=sys.stderr)
         return 1
-    try:
-        sock = bind(args.host, args.port)
-    except OSError as exc:
-        print(
-            f"emulator: cannot listen on {args.host}:{args.port}: {_explain(exc)}", file=sys.stderr
-        )
+    sock = _listen(args.host, args.port)
+    if sock is None:
         return 1
 
     from emulator.record.serve import RecordSettings, run  # the proxy loads only when recording
@@ -330,6 +322,15 @@ def _url_secrets(url: str) -> set[str]:
     """A password written into the upstream URL."""
     password = urlsplit(url).password
     return {password} if password else set()
+
+
+def _listen(host: str, port: int) -> socket.socket | None:
+    """The bound socket, or None after saying in one line why it cannot be had."""
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        print(f"emulator: cannot listen on {host}:{port}: {_explain(exc)}", file=sys.stderr)
+        return None
 
 
 def bind(host: str, port: int) -> socket.socket:
