@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -109,7 +110,9 @@ def request_id(request: Request[Any, Any, Any]) -> str:
 async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refusing more than `limit` bytes without reading them all."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and not declared.strip().isdecimal():
+        raise InvalidRequest("Content-Length must be a whole number of bytes")
+    if declared is not None and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -121,10 +124,21 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES
     return b"".join(chunks)
 
 
+# A \uXXXX escape in the surrogate range: legal JSON syntax, but it may stand alone.
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+
+
 def parse_json(body: bytes) -> Any:
+    """The parsed body, or MALFORMED for anything that is not JSON text a client could mean:
+    bad syntax or encoding, nesting too deep for the parser, integers longer than Python reads
+    (4300 digits), and strings holding a lone surrogate (not Unicode: nothing could store or
+    send them back)."""
     try:
-        return json.loads(body) if body.strip() else MALFORMED
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        value = json.loads(body) if body.strip() else MALFORMED
+        if _SURROGATE_ESCAPE.search(body):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeError are ValueErrors
         return MALFORMED
 
 

@@ -20,7 +20,12 @@ from litestar.enums import HttpMethod
 from litestar.response import Stream
 
 from emulator.apis.base import parse_json, read_body
-from emulator.core.errors import EmulatorError, PayloadTooLarge, UpstreamUnavailable
+from emulator.core.errors import (
+    EmulatorError,
+    InvalidRequest,
+    PayloadTooLarge,
+    UpstreamUnavailable,
+)
 from emulator.core.seams import Clock, SystemClock
 from emulator.record.recorder import Recorder, TurnRecording, credentials
 from emulator.record.transcript import ChatCall, Transcriber
@@ -69,7 +74,7 @@ class Proxy:
         label = f"{request.method} {raw_path}"
         try:
             body = await read_body(request)
-        except PayloadTooLarge as exc:
+        except (PayloadTooLarge, InvalidRequest) as exc:  # too big, or a bad Content-Length
             log.warning("%s: %s; not forwarded", label, exc.message)
             return self._error(request, exc)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]

@@ -278,6 +278,14 @@ def test_a_body_over_1_mib_is_413_and_not_forwarded(rig: Any, api: str) -> None:
     assert client.rig.seen == []
 
 
+def test_a_content_length_that_is_not_a_number_is_400_and_not_forwarded(rig: Any) -> None:
+    client = rig("interlocute", json_reply({}))
+    response = client.post("/chat", content=b"{}", headers=[(b"content-length", b"2x")])
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert client.rig.seen == []
+
+
 def test_an_unusable_upstream_url_is_502(rig: Any) -> None:
     client = rig("interlocute", json_reply({}), base="http://xn--/base")  # not valid IDNA
     response = client.post("/chat", json={"content": "hi"})
