@@ -160,7 +160,25 @@ class _Converter:
             value = None
         if not (value is None or isinstance(value, str | int | float | bool | date | bytes)):
             value = node.value
-        return YScalar(value, node.value, loc)
+        if isinstance(value, str):
+            value = self._text(value, loc)
+        return YScalar(value, self._text(node.value, None), loc)
+
+    def _text(self, text: str, loc: Location | None) -> str:
+        """`text`, or, when it holds a lone surrogate ("\ud800" in a double-quoted string:
+        nothing could send or store it), an issue at `loc` and the text with `?` for it."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            try:  # "\ud83d\ude00": a pair, as JSON writes characters beyond U+FFFF
+                return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            except UnicodeDecodeError:
+                pass
+            if loc is not None:
+                message = "this text holds a lone surrogate (an escape like \\ud800)"
+                self.issues.append(ConfigIssue(loc, message))
+            return text.encode("utf-8", "replace").decode("utf-8")
+        return text
 
     def _mapping(self, node: yaml.MappingNode, loc: Location) -> YMap:
         merged: dict[str, YEntry] = {}
@@ -173,7 +191,7 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.issues.append(ConfigIssue(key_loc, "a key must be a plain string"))
                 continue
-            name = key_node.value
+            name = self._text(key_node.value, key_loc)
             if name in own:
                 first = own[name].key_loc.line
                 message = f"duplicate key '{name}' (first defined at line {first})"

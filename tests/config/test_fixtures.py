@@ -217,3 +217,11 @@ def test_words_yaml_would_read_as_booleans_or_numbers_are_kept_as_written() -> N
     first, second = fixture.conversations[0].turns
     assert (first.message, first.reply) == ("yes", "No1.50")
     assert (second.message, second.reply) == ("42", "off")
+
+
+def test_a_lone_surrogate_in_a_fixture_is_an_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_fixture('conversations: [{turns: [{message: hi, reply: "x \\ud800"}]}]', "f.yaml")
+    assert [str(i) for i in caught.value.issues] == [
+        "f.yaml:1:47: this text holds a lone surrogate (an escape like \\ud800)"
+    ]

@@ -588,3 +588,19 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
         load_config(path)
     assert info.value.as_dicts()[0]["file"] == str(path)
     assert info.value.as_dicts()[0]["line"] == 2
+
+
+def test_text_with_a_lone_surrogate_is_an_error_where_it_is_written() -> None:
+    """YAML's "\\ud800" escape makes text no client could be sent and no file could store."""
+    text = 'nodes:\n  a:\n    api: widget\n    model: {kind: echo, template: "hi \\ud800"}\n'
+    assert problems(text) == [
+        "nodes.yaml:4:35: this text holds a lone surrogate (an escape like \\ud800)"
+    ]
+    keyed = 'nodes:\n  a: {api: widget, "x\\udc00": 1}\n'
+    assert problems(keyed) == [
+        "nodes.yaml:2:20: this text holds a lone surrogate (an escape like \\ud800)",
+        "nodes.yaml:2:20: unknown key 'x?' in node 'a'",
+    ]
+    assert parse('nodes: {a: {api: widget, name: "smile \\ud83d\\ude00"}}').nodes["a"].name == (
+        "smile 😀"
+    )
