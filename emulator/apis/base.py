@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from emulator.config.model import Config, Node
@@ -116,11 +117,15 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+            chunks.append(chunk)
+    except HTTPException as exc:  # Litestar's: the client hung up before the body's end
+        log.info("%s %s: %s", request.method, request.url.path, exc.detail)
+        raise InvalidRequest(f"Request body incomplete: {exc.detail}") from None
     return b"".join(chunks)
 
 

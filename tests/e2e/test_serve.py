@@ -144,6 +144,42 @@ def test_client_hanging_up_mid_stream_leaves_a_consistent_thread(server: Server)
         assert again.status_code == 200
 
 
+def raw(port: int, data: bytes, *, read: bool = True) -> bytes:
+    """Send bytes on a fresh connection; what came back before the server closed or 5 s."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(data)
+        if not read:
+            return b""
+        conn.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        return received
+
+
+def test_broken_http_and_hang_ups_leave_the_server_serving(server: Server) -> None:
+    body = b'{"content": "hello"}'
+    head = (
+        b"POST /nodes/support/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + KEY.encode() + b"\r\n"
+    )
+    assert raw(server.port, b"\x00\xff garbage \r\n\r\n").startswith(b"HTTP/1.1 400")
+    assert raw(server.port, b"GET / HTTP/9.9\r\n\r\n").startswith(b"HTTP/1.1 400")
+    # a body that never arrives in full, then a hang-up; a request line that never ends
+    raw(server.port, head + b"Content-Length: 1000\r\n\r\n" + body, read=False)
+    raw(server.port, b"POST /nodes/support/chat HTTP/1.1\r\nHost", read=False)
+    # a body shorter than it said is never taken for a message
+    short = raw(server.port, head + b"Content-Length: 1000\r\n\r\n" + body)
+    assert not short.startswith(b"HTTP/1.1 200")
+    answer = raw(
+        server.port, head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    )
+    assert answer.startswith(b"HTTP/1.1 200")
+    threads = httpx.get(f"{server.url}/_emulator/threads").json()["threads"]
+    assert [t["messageCount"] for t in threads] == [2]  # only the whole request was served
+    assert "Traceback" not in server.text
+
+
 def test_sigkill_right_after_replies_loses_no_acknowledged_message(
     config: Path, tmp_path: Path
 ) -> None:
