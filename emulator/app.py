@@ -136,9 +136,11 @@ def _handler(path: str, method: str, endpoints: list[Endpoint]) -> Any:
         return await dispatch(request, endpoints)
 
     apis = " / ".join(e.dialect.name for e in endpoints)
+    # Every GET answers HEAD too: the same status and headers (ETag included), no body.
+    methods = [HttpMethod(method), *([HttpMethod.HEAD] if method == "GET" else [])]
     return route(
         [path, "/nodes/{alias:str}" + path],
-        http_method=[HttpMethod(method)],
+        http_method=methods,
         status_code=200,
         summary=f"{method} {path} ({apis})",
         tags=[apis],

@@ -330,6 +330,23 @@ def test_if_none_match_is_304_without_a_body(client: TestClient[Any], if_none_ma
     assert response.headers["vary"] == "Accept"
 
 
+@pytest.mark.parametrize("accept", ["application/json", "text/markdown"])
+def test_head_answers_the_headers_of_get_without_a_body(
+    client: TestClient[Any], accept: str
+) -> None:
+    full = get(client, "/chit/identity", Accept=accept)
+    head = client.head("/chit/identity", headers={**auth(), "Accept": accept})
+    assert (head.status_code, head.content) == (200, b"")
+    names = ("etag", "vary", "cache-control", "content-type", "content-length")
+    assert [head.headers[n] for n in names] == [full.headers[n] for n in names]
+    assert full.headers["cache-control"] == "no-cache"  # keep it, but revalidate by ETag
+    tagged = {**auth(), "If-None-Match": full.headers["etag"], "Accept": accept}
+    assert client.head("/chit/identity", headers=tagged).status_code == 304
+    assert client.head("/chit/identity").status_code == 401
+    assert client.head("/chit/nope", headers=auth()).status_code == 404
+    assert client.head("/chat", headers=auth()).status_code == 405
+
+
 def test_a_stale_etag_gets_the_body(client: TestClient[Any]) -> None:
     response = get(client, "/chit/invocations", **{"If-None-Match": '"stale"'})
     assert response.status_code == 200 and response.json()["endpoints"]

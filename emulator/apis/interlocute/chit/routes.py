@@ -54,7 +54,9 @@ def runtime(call: Call) -> facts.Runtime:
 def represent(call: Call, body: bytes, media_type: str) -> Response[Any]:
     """200 with the bytes, or 304 when If-None-Match already has them."""
     tag = etag(body)
-    headers = {"ETag": tag, "Vary": "Accept"}
+    # no-cache: a cache may keep the sheet but must revalidate (cheap, with the ETag), since a
+    # reload or the status's runtime values can change it at any time.
+    headers = {"ETag": tag, "Vary": "Accept", "Cache-Control": "no-cache"}
     # Litestar appends "; charset=utf-8" to text/* types itself.
     if none_match(call.header("if-none-match"), tag):
         return Response(b"", status_code=304, headers=headers, media_type=media_type)
