@@ -189,14 +189,24 @@ class Reloader:
         return ReloadResult(False, self.engine.generation, error=error)
 
     def watched(self) -> list[Path]:
-        """The directories to watch: the config file's, and the fixtures directory if any."""
-        dirs = [self.path.absolute().parent] if self.path is not None else []
+        """The directories to watch: the config file's (and, when it is a symlink, its
+        target's), and the fixtures directory if any."""
+        dirs = []
+        if self.path is not None:
+            dirs.append(self.path.absolute().parent)
+            target = self.path.resolve().parent
+            if target != dirs[0] and target.is_dir():
+                dirs.append(target)
         if self.fixtures is not None and self.fixtures.is_dir():
             dirs.append(self.fixtures)
         return dirs
 
     def is_config(self, path: str) -> bool:
-        return self.path is not None and Path(path) == self.path.absolute()
+        """The config file, or the file it links to (a symlinked nodes.yaml is edited there)."""
+        if self.path is None:
+            return False
+        changed = Path(path)
+        return changed == self.path.absolute() or changed == self.path.resolve()
 
     def is_fixture(self, path: str) -> bool:
         """A fixture file (not an editor's or the recorder's hidden temporary file)."""

@@ -254,3 +254,18 @@ def test_an_open_stream_finishes_on_the_config_it_started_with(
     assert done and done[0]["content"] == f"slow {message}"
     assert tokens == f"slow {message}"
     assert reply(server, "x", node="slow") == "changed x"
+
+
+def test_a_symlinked_config_reloads_when_its_target_is_edited(tmp_path: Path) -> None:
+    """nodes.yaml as a link into a shared directory: saving the shared file is seen."""
+    shared, project = tmp_path / "shared", tmp_path / "project"
+    shared.mkdir()
+    project.mkdir()
+    target = shared / "team-nodes.yaml"
+    target.write_text(BASE)
+    (project / "nodes.yaml").symlink_to(target)
+    with Server(project / "nodes.yaml", "--memory") as running:
+        assert reply(running, "x") == "v1 x"
+        replace_atomically(target, with_template("shared {message}"))
+        wait_until(running, lambda h: h["generation"] == 2)
+        assert reply(running, "x") == "shared x"
