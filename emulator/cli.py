@@ -138,6 +138,13 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         help="seconds to wait for the upstream's next byte (504 after) [EMULATOR_TIMEOUT]",
     )
     record.add_argument(
+        "--mode",
+        choices=("append", "new"),
+        default=_env("RECORD_MODE", "append"),
+        help="append: add turns to an existing fixture; new: the first turn recorded replaces "
+        "it [EMULATOR_RECORD_MODE]",
+    )
+    record.add_argument(
         "--log-level", default=_env("LOG_LEVEL", "info"), help="[EMULATOR_LOG_LEVEL]"
     )
 
@@ -242,7 +249,9 @@ def record(args: argparse.Namespace) -> int:
     if sock is None:
         return 1
 
-    from emulator.record.serve import RecordSettings, run  # the proxy loads only when recording
+    # the proxy loads only when recording
+    from emulator.record.recorder import RecordMode
+    from emulator.record.serve import RecordSettings, run
 
     settings = RecordSettings(
         api=args.api,
@@ -253,6 +262,7 @@ def record(args: argparse.Namespace) -> int:
         secrets=frozenset(configured | _url_secrets(args.upstream)),
         timeout=args.timeout,
         log_level=args.log_level,
+        mode=RecordMode(args.mode),
     )
     _record_banner(settings, args.host, sock.getsockname()[1], bool(args.config))
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s")
@@ -277,6 +287,11 @@ def _record_banner(settings: RecordSettings, host: str, port: int, configured: b
         f"chat-api-emulator {__version__}: recording {settings.api} from {upstream} into {path}",
         f"Listening on http://{host}:{port}",
         f"  Point your client here instead of {upstream}; each chat turn is appended to {path}.",
+        *(
+            [f"  Mode new: the first turn recorded replaces {path}."]
+            if settings.mode == "new" and path.exists()
+            else []
+        ),
         *(
             []
             if configured

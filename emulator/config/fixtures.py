@@ -273,13 +273,17 @@ class FixtureLibrary:
         api: str | None = None,
         upstream: str | None = None,
         header: str = "",
+        fresh: bool = False,
     ) -> Path:
         """Add `turn` to a conversation of the fixture (creating either as needed) and rewrite
         the file atomically: a reader never sees half a file. `header` comments a new file; an
-        existing file keeps the comment lines at its top (others are not kept)."""
+        existing file keeps the comment lines at its top (others are not kept). `fresh`
+        replaces an existing file with a new one holding only `turn`."""
         with self._lock:
             path = self.path(name)
             try:
+                if fresh:
+                    raise FixtureNotFound(name, path)
                 fixture = self.load(name)
                 top = leading_comments(path.read_text(encoding="utf-8-sig"))
             except FixtureNotFound:

@@ -13,6 +13,7 @@ import binascii
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import anyio.to_thread
@@ -93,6 +94,13 @@ class Outcome:
     problem: str | None  # why nothing is recorded, when `turn` is None
 
 
+class RecordMode(StrEnum):
+    """What happens to a fixture that already exists when recording starts."""
+
+    APPEND = "append"  # recorded turns join it (a conversation it holds continues)
+    NEW = "new"  # the first turn recorded replaces it; until then it is left alone
+
+
 class Recorder:
     """Appends recorded turns to one fixture file."""
 
@@ -104,8 +112,10 @@ class Recorder:
         api: str,
         upstream: str,
         secrets: Iterable[str] = (),
+        mode: RecordMode = RecordMode.APPEND,
     ) -> None:
         self.library = library
+        self._fresh = mode is RecordMode.NEW  # until the first turn is saved
         self.name = name
         self.api = api
         self.secrets = frozenset(s for s in secrets if s)
@@ -138,7 +148,9 @@ class Recorder:
             api=self.api,
             upstream=self.upstream,
             header=self.header,
+            fresh=self._fresh,
         )
+        self._fresh = False
         conversations = self.library.load(self.name).conversations
         if conversation_id is None:
             return len(conversations[-1].turns)

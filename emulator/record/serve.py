@@ -11,7 +11,7 @@ import uvicorn
 from emulator.apis.registry import TRANSCRIBERS, dialect
 from emulator.config.fixtures import FixtureLibrary
 from emulator.record.proxy import Proxy, build_proxy
-from emulator.record.recorder import Recorder
+from emulator.record.recorder import Recorder, RecordMode
 from emulator.record.upstream import HttpxUpstream, public_url
 
 
@@ -25,6 +25,7 @@ class RecordSettings:
     secrets: frozenset[str]
     timeout: float
     log_level: str
+    mode: RecordMode = RecordMode.APPEND
 
 
 def run(settings: RecordSettings, sock: socket.socket) -> int:
@@ -35,6 +36,7 @@ def run(settings: RecordSettings, sock: socket.socket) -> int:
         api=settings.api,
         upstream=public_url(settings.upstream),
         secrets=settings.secrets,
+        mode=settings.mode,
     )
     proxy = Proxy(
         upstream=HttpxUpstream(settings.timeout),

@@ -509,3 +509,26 @@ def test_upstream_down_is_a_502_in_the_api_format(session: Session) -> None:
     assert "/base/v1/api/chat/helpdesk cannot be reached" in body["error"]["message"]
     assert "cannot be reached" in response.headers["x-emulator-error"]
     assert "cannot be reached" in session.down.text and "Traceback" not in session.down.text
+
+
+def test_mode_new_replaces_the_fixture_with_the_first_turn_recorded(
+    session: Session, tmp_path: Path
+) -> None:
+    old = tmp_path / "helpdesk.yaml"
+    old.write_text("# hand-edited\nconversations: [{turns: [{message: old, reply: Old.}]}]\n")
+    args = ("--api", "agent-slug", "--upstream", session.upstream.url, "--node", "helpdesk")
+    with Server(
+        None, *args, "--fixtures", str(tmp_path), "--mode", "new", cwd=tmp_path, command="record"
+    ) as recorder:
+        assert f"  Mode new: the first turn recorded replaces {old}." in recorder.text
+        assert "old" in old.read_text()  # nothing recorded yet: left alone
+        url = recorder.url + "/v1/api/chat/helpdesk"
+        first = httpx.post(url, json={"message": "I forgot my password"}, headers=SLUG)
+        conversation = first.json()["data"]["conversationId"]
+        again = {"message": "thanks", "conversationId": conversation}
+        assert httpx.post(url, json=again, headers=SLUG).status_code == 200
+    text = old.read_text()
+    assert "hand-edited" not in text and "message: old" not in text
+    (recorded,) = parse_fixture(text).conversations
+    assert recorded.id == conversation
+    assert [t.message for t in recorded.turns] == ["I forgot my password", "thanks"]
