@@ -11,6 +11,7 @@ its events into the `Transcript`.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,27 @@ class Transcriber(Protocol):
     def reader(self, call: ChatCall, headers: Headers) -> ReplyReader:
         """A reader for the 2xx response to `call`, chosen by the response's headers."""
         ...
+
+
+class ChatRoutes:
+    """What most APIs' transcribers share: a chat call is a POST to a path matching `chat`,
+    whose JSON body holds the message under `message_field` and, to continue a conversation,
+    its id under `conversation_field`. Subclasses set those and write `reader`."""
+
+    api: str
+    chat: re.Pattern[str]
+    message_field = "message"
+    conversation_field: str | None = None
+
+    def is_chat(self, method: str, path: str) -> bool:
+        return method == "POST" and self.chat.fullmatch(path) is not None
+
+    def chat_call(self, headers: Headers, body: Any) -> ChatCall | None:
+        message = text_field(body, self.message_field)
+        if message is None:
+            return None
+        field = self.conversation_field
+        return ChatCall(message, (text_field(body, field) if field else None) or None)
 
 
 # -- generic readers ------------------------------------------------------------------------

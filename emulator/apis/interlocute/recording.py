@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator.record.transcript import (
     ChatCall,
+    ChatRoutes,
     Headers,
     JsonReply,
     NdjsonReply,
@@ -26,19 +27,11 @@ from emulator.record.transcript import (
 CHAT = re.compile(r"(?:/.*)?/chat(?:/stream)?/?")  # any base path before it
 
 
-class InterlocuteTranscriber:
-    @property
-    def api(self) -> str:
-        return "interlocute"
-
-    def is_chat(self, method: str, path: str) -> bool:
-        return method == "POST" and CHAT.fullmatch(path) is not None
-
-    def chat_call(self, headers: Headers, body: Any) -> ChatCall | None:
-        message = text_field(body, "content")
-        if message is None:
-            return None
-        return ChatCall(message, text_field(body, "threadId") or None)
+class InterlocuteTranscriber(ChatRoutes):
+    api = "interlocute"
+    chat = CHAT
+    message_field = "content"
+    conversation_field = "threadId"
 
     def reader(self, call: ChatCall, headers: Headers) -> ReplyReader:
         kind = media_type(headers)

@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator.record.transcript import (
     ChatCall,
+    ChatRoutes,
     Headers,
     JsonReply,
     ReplyReader,
@@ -25,19 +26,10 @@ from emulator.record.transcript import (
 CHAT = re.compile(r"(?:/.*)?/v1/chat(?:/stream)?/?")
 
 
-class SentientoneTranscriber:
-    @property
-    def api(self) -> str:
-        return "sentientone"
-
-    def is_chat(self, method: str, path: str) -> bool:
-        return method == "POST" and CHAT.fullmatch(path) is not None
-
-    def chat_call(self, headers: Headers, body: Any) -> ChatCall | None:
-        message = text_field(body, "message")
-        if message is None:
-            return None
-        return ChatCall(message, text_field(body, "conversation_id") or None)
+class SentientoneTranscriber(ChatRoutes):
+    api = "sentientone"
+    chat = CHAT
+    conversation_field = "conversation_id"
 
     def reader(self, call: ChatCall, headers: Headers) -> ReplyReader:
         if media_type(headers) == "text/event-stream":

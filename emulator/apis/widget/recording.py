@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator.record.transcript import (
     ChatCall,
+    ChatRoutes,
     Headers,
     NdjsonReply,
     ReplyReader,
@@ -20,19 +21,11 @@ from emulator.record.transcript import (
 CHAT = re.compile(r"(?:/.*)?(?:/v1/chat/stream|/chat)/?")
 
 
-class WidgetTranscriber:
-    @property
-    def api(self) -> str:
-        return "widget"
+class WidgetTranscriber(ChatRoutes):
+    """The caller's `sessionId` is not the conversation id: the `start` line says it."""
 
-    def is_chat(self, method: str, path: str) -> bool:
-        return method == "POST" and CHAT.fullmatch(path) is not None
-
-    def chat_call(self, headers: Headers, body: Any) -> ChatCall | None:
-        message = text_field(body, "message")
-        if message is None:
-            return None
-        return ChatCall(message)
+    api = "widget"
+    chat = CHAT
 
     def reader(self, call: ChatCall, headers: Headers) -> ReplyReader:
         return NdjsonReply(call, _ndjson)
