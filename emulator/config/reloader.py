@@ -223,7 +223,7 @@ class Reloader:
         for path in sorted(Path(p) for p in paths if self.is_fixture(p)):
             # Replay nodes read fixtures when they answer, so there is nothing to swap: say
             # whether the new file is usable, so a broken edit shows before a request fails.
-            check_fixture_file(path)
+            await asyncio.to_thread(check_fixture_file, path)  # file I/O off the event loop
         if any(self.is_config(p) for p in paths):
             await self.reload()
 
