@@ -1,5 +1,6 @@
-"""The client snippets of seeds 002, 003 and 004 against a real `emulator serve`, with only the
-base URL, key and slug swapped; and streams of all three APIs arriving frame by frame."""
+"""The client snippets of the seeds against a real `emulator serve`, with only the base URL, key
+and slug swapped (seed 000's JavaScript; 002, 003 and 004); and streams arriving frame by
+frame."""
 
 from __future__ import annotations
 
@@ -204,6 +205,65 @@ for line in response.iter_lines():
             print(f"Error: {event['error']}")
 """
 ANSWER = "Echo: Tell me about your services"
+
+
+# Seed 000, "JavaScript: Send a message" and "JavaScript: Stream a response", as printed.
+INTERLOCUTE_JS_SEND = """const response = await fetch(
+"https://my-node.interlocute.ai/chat",
+{
+method: "POST",
+headers: {
+"Authorization": `Bearer ${process.env.INTERLOCUTE_API_KEY}`,
+"Content-Type": "application/json",
+},
+body: JSON.stringify({ content: "Hello from JS!" }),
+}
+);
+const data = await response.json();
+console.log(data);"""
+INTERLOCUTE_JS_STREAM = """const response = await fetch(
+"https://my-node.interlocute.ai/chat/stream",
+{
+method: "POST",
+headers: {
+"Authorization": `Bearer ${process.env.INTERLOCUTE_API_KEY}`,
+"Content-Type": "application/json",
+},
+body: JSON.stringify({ content: "Stream me a story." }),
+}
+);
+const reader = response.body.getReader();
+const decoder = new TextDecoder();
+while (true) {
+const { done, value } = await reader.read();
+if (done) break;
+process.stdout.write(decoder.decode(value));
+}"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_seed_000_javascript_with_node_fetch(server: Server, tmp_path: Path) -> None:
+    """The interlocute seed's two fetch snippets, with only the base URL swapped (the key comes
+    from INTERLOCUTE_API_KEY, as the seed has it)."""
+    base = f"{server.url}/nodes/support"
+    env = {**os.environ, "INTERLOCUTE_API_KEY": "sk-support-123"}
+    outputs = []
+    for name, snippet in (("send", INTERLOCUTE_JS_SEND), ("stream", INTERLOCUTE_JS_STREAM)):
+        script = tmp_path / f"{name}.mjs"  # top-level await needs an ES module
+        script.write_text(snippet.replace("https://my-node.interlocute.ai", base))
+        done = subprocess.run(
+            ["node", str(script)], capture_output=True, text=True, timeout=30, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        outputs.append(done.stdout)
+    sent, streamed = outputs
+    assert "content: 'Hello from JS!'" in sent and "threadId: 'thr_" in sent  # console.log
+    events = [block for block in streamed.split("\n\n") if block]
+    assert events[0].startswith("event: start\ndata: {\"threadId\":\"thr_")
+    assert events[-1].startswith("event: done\n")
+    tokens = [json.loads(e.split("data: ", 1)[1])["content"] for e in events[1:-1]]
+    assert "".join(tokens) == "Stream me a story."
 
 
 def widget_snippet(text: str, server: Server) -> str:
