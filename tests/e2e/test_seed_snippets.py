@@ -260,7 +260,7 @@ def test_seed_000_javascript_with_node_fetch(server: Server, tmp_path: Path) -> 
     sent, streamed = outputs
     assert "content: 'Hello from JS!'" in sent and "threadId: 'thr_" in sent  # console.log
     events = [block for block in streamed.split("\n\n") if block]
-    assert events[0].startswith("event: start\ndata: {\"threadId\":\"thr_")
+    assert events[0].startswith('event: start\ndata: {"threadId":"thr_')
     assert events[-1].startswith("event: done\n")
     tokens = [json.loads(e.split("data: ", 1)[1])["content"] for e in events[1:-1]]
     assert "".join(tokens) == "Stream me a story."
