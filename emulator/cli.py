@@ -49,13 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the nodes of a config file")
     serve.add_argument("--config", default=_env("CONFIG"), help="nodes.yaml [EMULATOR_CONFIG]")
-    serve.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="[EMULATOR_HOST]")
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=int(_env("PORT", "8080") or 8080),
-        help="0 picks a free port [EMULATOR_PORT]",
-    )
+    _listening(serve)
     store = serve.add_mutually_exclusive_group()
     store.add_argument("--data", default=_env("DATA", ".emulator"), help="[EMULATOR_DATA]")
     store.add_argument(
@@ -64,9 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         default=_env_flag("MEMORY"),
         help="keep threads in memory only [EMULATOR_MEMORY]",
     )
-    serve.add_argument(
-        "--fixtures", default=_env("FIXTURES", "fixtures"), help="[EMULATOR_FIXTURES]"
-    )
+    _fixtures(serve)
     serve.add_argument(
         "--no-reload",
         action="store_true",
@@ -81,19 +73,34 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("CONTROL_TOKEN"),
         help="token for /_emulator/ when bound beyond loopback [EMULATOR_CONTROL_TOKEN]",
     )
-    serve.add_argument(
-        "--log-level", default=_env("LOG_LEVEL", "info"), help="[EMULATOR_LOG_LEVEL]"
-    )
 
     check = commands.add_parser("check", help="validate a config file; exit 1 on errors")
     check.add_argument("config", nargs="?", default=_env("CONFIG", DEFAULT_CONFIG))
-    check.add_argument(
-        "--fixtures",
-        default=_env("FIXTURES", "fixtures"),
-        help="where replay nodes' fixtures are [EMULATOR_FIXTURES]",
-    )
+    _fixtures(check)
     _record_parser(commands)
     return parser
+
+
+def _listening(parser: argparse.ArgumentParser) -> None:
+    """--host, --port and --log-level, shared by the commands that run a server."""
+    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="[EMULATOR_HOST]")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(_env("PORT", "8080") or 8080),
+        help="0 picks a free port [EMULATOR_PORT]",
+    )
+    parser.add_argument(
+        "--log-level", default=_env("LOG_LEVEL", "info"), help="[EMULATOR_LOG_LEVEL]"
+    )
+
+
+def _fixtures(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fixtures",
+        default=_env("FIXTURES", "fixtures"),
+        help="the directory of replay fixtures [EMULATOR_FIXTURES]",
+    )
 
 
 def _required(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -> None:
@@ -116,21 +123,13 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         default=_env("FIXTURE"),
         help="fixture name (default: the alias) [EMULATOR_FIXTURE]",
     )
-    record.add_argument(
-        "--fixtures", default=_env("FIXTURES", "fixtures"), help="[EMULATOR_FIXTURES]"
-    )
+    _fixtures(record)
     record.add_argument(
         "--config",
         default=_env("CONFIG"),
         help="a nodes.yaml whose api_keys and JWT secrets are redacted too [EMULATOR_CONFIG]",
     )
-    record.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="[EMULATOR_HOST]")
-    record.add_argument(
-        "--port",
-        type=int,
-        default=int(_env("PORT", "8080") or 8080),
-        help="0 picks a free port [EMULATOR_PORT]",
-    )
+    _listening(record)
     record.add_argument(
         "--timeout",
         type=float,
@@ -143,9 +142,6 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         default=_env("RECORD_MODE", "append"),
         help="append: add turns to an existing fixture; new: the first turn recorded replaces "
         "it [EMULATOR_RECORD_MODE]",
-    )
-    record.add_argument(
-        "--log-level", default=_env("LOG_LEVEL", "info"), help="[EMULATOR_LOG_LEVEL]"
     )
 
 
