@@ -22,6 +22,7 @@ from emulator import __version__
 from emulator.apis.base import Endpoint, dispatch
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
+from emulator.control.console import console_redirect, wants_console
 from emulator.control.routes import PREFIX, control_router, neutral_error
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
@@ -155,6 +156,8 @@ def _fallback_error(table: dict[tuple[str, str], list[Endpoint]]) -> Any:
     ]
 
     def handle(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        if exc.status_code == 404 and wants_console(request):
+            return console_redirect(PREFIX)
         path = request.url.path
         dialect = next((eps[0].dialect for rx, eps in patterns if rx.match(path)), None)
         error: EmulatorError

@@ -17,6 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from emulator.apis.registry import node_urls
 from emulator.config.fixtures import dump_fixture
 from emulator.config.reloader import Reloader
+from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, InvalidRequest, NotFound
@@ -237,6 +238,7 @@ def control_router(token: str | None) -> Router:
             reset,
             reload,
             put_config,
+            console_router(),
         ],
         guards=[guard],
         tags=["control plane"],
