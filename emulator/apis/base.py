@@ -135,11 +135,14 @@ _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 def parse_json(body: bytes) -> Any:
     """The parsed body, or MALFORMED for anything that is not JSON text a client could mean:
-    bad syntax or encoding, nesting too deep for the parser, integers longer than Python reads
-    (4300 digits), and strings holding a lone surrogate (not Unicode: nothing could store or
-    send them back)."""
+    bad syntax, bytes that are not UTF-8 (raw surrogate bytes included), nesting too deep for
+    the parser, integers longer than Python reads (4300 digits), and strings holding a lone
+    surrogate (not Unicode: nothing could store or send them back)."""
     try:
-        value = json.loads(body) if body.strip() else MALFORMED
+        # Decoded strictly first: `json.loads(bytes)` reads raw surrogate bytes (ED A0 80)
+        # with "surrogatepass", which would let a lone surrogate through. JSON is UTF-8.
+        text = body.decode("utf-8-sig")
+        value = json.loads(text) if text.strip() else MALFORMED
         if _SURROGATE_ESCAPE.search(body):
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         return value

@@ -45,6 +45,9 @@ ROUTES: dict[str, tuple[str, dict[str, str], Any]] = {
 BODIES = {
     # legal JSON syntax, but not Unicode: nothing could store it or send it back
     "a lone surrogate": b'{"content": "hi \\ud800", "message": "hi \\uDFFF", "sessionId": "s1"}',
+    # the same, as the three raw bytes ED A0 80: not UTF-8 at all
+    "raw surrogate bytes": b'{"content": "\xed\xa0\x80", "message": "\xed\xa0\x80", '
+    b'"sessionId": "s1"}',
     # Python refuses to read integers this long (CVE-2020-10735)
     "a 5000-digit number": b'{"content": 1' + b"0" * 5000 + b', "message": "x"}',
     "nesting deeper than the parser goes": b"[" * 100_000 + b"]" * 100_000,
