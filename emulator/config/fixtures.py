@@ -52,11 +52,13 @@ TURN_KEYS = ("message", "reply", "sources")
 FRAME_KEYS = ("ms", "text")
 SOURCE_KEYS = ("id", "title", "url", "source_type", "score", "snippet")
 SUFFIXES = (".yaml", ".yml")
+# A recorded reply is one `{ms, text}` line per token: a 1 MiB reply is about 9 MiB of fixture.
+MAX_FIXTURE_CHARS = 16 * 1024 * 1024
 
 
 def parse_fixture(text: str, source: str = "<fixture>") -> Fixture:
     """Validate `text` as a fixture file; every problem found is in the ConfigError."""
-    root, syntax = compose(text, source)
+    root, syntax = compose(text, source, max_chars=MAX_FIXTURE_CHARS)
     c = Checker(source)
     c.issues.extend(syntax)
     fixture = None

@@ -26,9 +26,22 @@ from emulator.config.sections import (
     build_rate_limit,
     build_tools,
 )
-from emulator.config.yamlnodes import YEntry, YMap, YScalar, YValue, compose, deep_merge
+from emulator.config.yamlnodes import (
+    YEntry,
+    YMap,
+    YScalar,
+    YValue,
+    compose,
+    deep_merge,
+    expanded_size,
+)
 
-__all__ = ["load_config", "parse_config"]
+__all__ = ["MAX_CONFIG_BYTES", "load_config", "parse_config"]
+
+MAX_CONFIG_BYTES = 1024 * 1024  # a file or a PUT body; far beyond any hand-written config
+# `defaults` is copied into every node: its size times the node count is capped, or a 1 MiB
+# file could still stand for 10^9 values, as an alias bomb would.
+MAX_DEFAULTS_VALUES = 1_000_000
 
 TOP_KEYS = ("version", "defaults", "nodes")
 NODE_KEYS = (
@@ -60,10 +73,12 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 
 def read_config_file(path: str | os.PathLike[str]) -> bytes:
-    """The file's bytes; a missing, unreadable or directory path is a ConfigError."""
+    """The file's bytes; a missing, unreadable or directory path is a ConfigError. A file over
+    MAX_CONFIG_BYTES is read no further than one byte past it (then refused when parsed)."""
     name = os.fspath(path)
     try:
-        return Path(name).read_bytes()
+        with Path(name).open("rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise _plain(f"config file '{name}' does not exist") from None
     except IsADirectoryError:
@@ -77,6 +92,8 @@ def read_config_file(path: str | os.PathLike[str]) -> bytes:
 def parse_config_bytes(data: bytes, source: str) -> Config:
     """Validate raw file bytes (UTF-8, an optional BOM) as nodes.yaml named `source`."""
     name = source
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([too_large(data, name)])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -86,6 +103,14 @@ def parse_config_bytes(data: bytes, source: str) -> Config:
         message = f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded)"
         raise ConfigError([ConfigIssue(Location(name, line, column), message)]) from None
     return parse_config(text, name)
+
+
+def too_large(data: bytes, source: str) -> ConfigIssue:
+    """The issue for a config over MAX_CONFIG_BYTES, placed at the first byte past the limit."""
+    before = data[:MAX_CONFIG_BYTES].decode("utf-8", "ignore")
+    line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+    message = f"the config is too large: the limit is {MAX_CONFIG_BYTES:,} bytes (1 MiB)"
+    return ConfigIssue(Location(source, line, column), message)
 
 
 def _plain(message: str) -> ConfigError:
@@ -103,6 +128,8 @@ def _config(c: Checker, root: YValue) -> Config | None:
     version = _version(c, top)
     defaults = c.mapping(c.get(top, "defaults"), "defaults", NODE_KEYS)
     entries = _node_entries(c, top)
+    if defaults is not None and not _defaults_fit(c, defaults, len(entries)):
+        return None
     nodes: dict[str, Node] = {}
     merged_by_alias: dict[str, YMap] = {}
     for alias, entry in entries.items():
@@ -115,6 +142,18 @@ def _config(c: Checker, root: YValue) -> Config | None:
     _check_jwt(c, nodes)
     _check_slugs(c, nodes)
     return Config(nodes=MappingProxyType(nodes), path=c.source, version=version)
+
+
+def _defaults_fit(c: Checker, defaults: YMap, count: int) -> bool:
+    total = expanded_size(defaults) * count
+    if total <= MAX_DEFAULTS_VALUES:
+        return True
+    c.error(
+        defaults.loc,
+        f"defaults: copied into each of the {count:,} nodes, these values make {total:,}, more "
+        f"than {MAX_DEFAULTS_VALUES:,}; move large values into the nodes that need them",
+    )
+    return False
 
 
 def _version(c: Checker, top: YMap) -> int:

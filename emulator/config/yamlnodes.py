@@ -3,6 +3,11 @@
 PyYAML's `compose` gives nodes with marks; we convert them ourselves so that every value keeps its
 1-based line and column, duplicate keys are reported instead of silently dropped, and YAML errors
 become `ConfigIssue`s in plain words. Nothing outside this module sees a PyYAML type.
+
+Composing is bounded, because a config can arrive over HTTP (`PUT /_emulator/config`) and a few
+hundred bytes of aliases can stand for 10^9 values (a "billion laughs"): the document's size,
+its nesting depth and the number of values its aliases stand for are capped while composing,
+before anything is expanded. A breach is an issue at the place where the cap was crossed.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import yaml
 
@@ -19,6 +25,10 @@ from emulator.config.model import Location
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+MAX_DEPTH = 100  # nested mappings and lists; a JSON schema under `parameters` needs a dozen
+MAX_ALIAS_VALUES = 100_000  # values produced by aliases (each `*name` counts its whole value)
+MAX_CHARS = 1024 * 1024  # a config; fixtures pass their own, larger, limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +59,23 @@ class YSeq:
 YValue = YScalar | YMap | YSeq
 
 
-def compose(text: str, source: str) -> tuple[YValue | None, list[ConfigIssue]]:
-    """Parse one YAML document. None with an issue on a syntax error; None alone when empty."""
+def compose(
+    text: str, source: str, *, max_chars: int = MAX_CHARS
+) -> tuple[YValue | None, list[ConfigIssue]]:
+    """Parse one YAML document. None with an issue on a syntax error or a breached limit; None
+    alone when empty."""
+    if len(text) > max_chars:
+        return None, [_too_long(text, source, max_chars)]
+    loader = _BoundedLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
     except yaml.YAMLError as exc:
         return None, [syntax_issue(exc, source, text)]
+    except RecursionError:  # not expected under MAX_DEPTH; never a traceback if it happens
+        message = f"the YAML is nested too deeply (the limit is {MAX_DEPTH} levels)"
+        return None, [ConfigIssue(Location(source, 1, 1), message)]
+    finally:
+        loader.dispose()
     if root is None:
         return None, []
     converter = _Converter(source)
@@ -74,6 +95,22 @@ def deep_merge(base: YValue, over: YValue) -> YValue:
     return YMap(entries, over.loc)
 
 
+def expanded_size(value: YValue, memo: dict[int, int] | None = None) -> int:
+    """How many values `value` stands for with every shared part counted each time it is used
+    (the size of its `to_plain`), in time linear in the distinct values."""
+    memo = {} if memo is None else memo
+    key = id(value)
+    if key not in memo:
+        if isinstance(value, YMap):
+            size = 1 + sum(1 + expanded_size(e.value, memo) for e in value.entries.values())
+        elif isinstance(value, YSeq):
+            size = 1 + sum(expanded_size(item, memo) for item in value.items)
+        else:
+            size = 1
+        memo[key] = size
+    return memo[key]
+
+
 def to_plain(value: YValue) -> object:
     """Plain Python (dicts, lists, JSON scalars) for free-form blocks such as `parameters`."""
     if isinstance(value, YMap):
@@ -87,6 +124,10 @@ def to_plain(value: YValue) -> object:
 
 def syntax_issue(exc: yaml.YAMLError, source: str, text: str) -> ConfigIssue:
     """A PyYAML error as one plain sentence at the line and column of the problem."""
+    if isinstance(exc, LimitExceeded):
+        mark = exc.problem_mark
+        assert mark is not None
+        return ConfigIssue(Location(source, mark.line + 1, mark.column + 1), exc.problem or "")
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         return ConfigIssue(Location(source, mark.line + 1, mark.column + 1), _plain_problem(exc))
@@ -97,6 +138,78 @@ def syntax_issue(exc: yaml.YAMLError, source: str, text: str) -> ConfigIssue:
         message = f"invalid YAML: the character {what} is not allowed in a YAML file"
         return ConfigIssue(Location(source, line, column), message)
     return ConfigIssue(Location(source, 1, 1), f"invalid YAML: {exc}")
+
+
+class LimitExceeded(yaml.MarkedYAMLError):
+    """A document past one of the composing limits; `problem` is the whole message."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer, counting as it goes: it refuses a collection nested deeper than
+    MAX_DEPTH, and stops once aliases stand for more than MAX_ALIAS_VALUES values in all.
+
+    Each finished node's expanded size (itself plus everything under it, aliases counted in
+    full) is remembered, so an alias costs one lookup and the count never expands anything.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}  # id(node) -> expanded size; nodes live as long as this
+        self._from_aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            target = self.anchors.get(event.anchor)
+            # An alias to a collection still open (it refers to itself) counts one; the
+            # converter reports it.
+            self._from_aliases += self._sizes.get(id(target), 1)
+            if self._from_aliases > MAX_ALIAS_VALUES:
+                raise _breach(
+                    f"aliases here expand to more than {MAX_ALIAS_VALUES:,} values in all "
+                    "(a YAML alias bomb?); write the values out or share fewer",
+                    event,
+                )
+            return super().compose_node(parent, index)
+        collection = isinstance(event, yaml.CollectionStartEvent)
+        if collection:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise _breach(
+                    f"this value is nested more than {MAX_DEPTH} levels deep; "
+                    f"the limit is {MAX_DEPTH}",
+                    event,
+                )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            if collection:
+                self._depth -= 1
+        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
+        return node
+
+
+def _breach(problem: str, event: Any) -> LimitExceeded:
+    return LimitExceeded(problem=problem, problem_mark=event.start_mark)
+
+
+def _children(node: yaml.Node | None) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _too_long(text: str, source: str, max_chars: int) -> ConfigIssue:
+    before = text[:max_chars]
+    line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+    message = (
+        f"the file is too large: it may hold at most {max_chars:,} characters, "
+        f"and it holds {len(text):,}"
+    )
+    return ConfigIssue(Location(source, line, column), message)
 
 
 def _plain_problem(exc: yaml.MarkedYAMLError) -> str:

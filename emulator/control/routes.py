@@ -14,13 +14,15 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
+from emulator.apis.base import read_body
 from emulator.apis.registry import node_urls
 from emulator.config.fixtures import dump_fixture
+from emulator.config.loader import MAX_CONFIG_BYTES
 from emulator.config.reloader import Reloader
 from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
 from emulator.core.engine import Engine
-from emulator.core.errors import EmulatorError, InvalidRequest, NotFound
+from emulator.core.errors import EmulatorError, InvalidRequest, NotFound, PayloadTooLarge
 from emulator.core.records import MessageRecord, ThreadRecord
 from emulator.core.requestlog import RequestLog
 from emulator.core.seams import isoformat
@@ -174,7 +176,17 @@ async def reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
 )
 async def put_config(request: Request[Any, Any, Any]) -> Response[Any]:
     reloader: Reloader = request.app.state.reloader
-    result = await reloader.apply_text(await request.body())
+    try:  # read no more than the cap: a 100 MB body is refused after its first MiB
+        body = await read_body(request, MAX_CONFIG_BYTES)
+    except PayloadTooLarge:
+        message = (
+            f"The config is larger than {MAX_CONFIG_BYTES:,} bytes (1 MiB), the most "
+            "PUT /_emulator/config accepts"
+        )
+        return neutral_error(PayloadTooLarge(message))
+    except InvalidRequest as exc:
+        return neutral_error(exc)
+    result = await reloader.apply_text(body)
     if result.error is not None:
         return Response({"errors": result.error.as_dicts()}, status_code=422)
     return Response(result.to_dict())
