@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import random
-import secrets
 import string
 import time
 from datetime import UTC, datetime
@@ -35,16 +35,28 @@ def isoformat(moment: datetime) -> str:
 
 
 _ALPHABET = string.ascii_lowercase + string.digits
+# Each random byte maps to one character; bytes from 252 up are dropped so that every
+# character stays equally likely (252 = 7 * 36).
+_UNBIASED = len(_ALPHABET) * (256 // len(_ALPHABET))
+_TO_CHAR = bytes(ord(_ALPHABET[b % len(_ALPHABET)]) for b in range(256))
+_DROPPED = bytes(range(_UNBIASED, 256))
 
 
 class Ids:
-    """Id factory. With a seed, the sequence of ids repeats exactly from run to run."""
+    """Id factory. With a seed, the sequence of ids repeats exactly from run to run.
+
+    One draw of random bytes per id (the OS's random source, or the seeded generator),
+    not one per character: ids are made on every turn.
+    """
 
     def __init__(self, seed: int | None = None) -> None:
-        self._random = random.Random(seed) if seed is not None else secrets.SystemRandom()
+        self._draw = random.Random(seed).randbytes if seed is not None else os.urandom
 
     def new(self, prefix: str, length: int = 24) -> str:
-        return prefix + "".join(self._random.choice(_ALPHABET) for _ in range(length))
+        chars = b""
+        while len(chars) < length:  # a second draw is needed about once in 10,000 ids
+            chars += self._draw(length + 4).translate(_TO_CHAR, _DROPPED)
+        return prefix + chars[:length].decode("ascii")
 
 
 def stable_seed(*parts: object) -> int:
