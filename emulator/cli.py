@@ -12,7 +12,7 @@ import re
 import secrets
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +40,25 @@ def _env_flag(name: str) -> bool:
     return (_env(name) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+HELP = argparse.ArgumentDefaultsHelpFormatter  # --help shows each flag's default
+
+
+def _choice(choices: Sequence[str]) -> Callable[[str], str]:
+    """An argparse `type` accepting one of `choices` in any case. argparse checks `choices`
+    only on the command line; as a `type` it also checks a value from an EMULATOR_* variable
+    (argparse converts string defaults with it), so a bad one is a usage error too."""
+
+    def convert(value: str) -> str:
+        if value.lower() not in choices:
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: '{value}' (choose from {', '.join(choices)})"
+            )
+        return value.lower()
+
+    return convert
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emulator", description="A local, offline emulator of hosted chat-agent APIs."
@@ -47,11 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve the nodes of a config file")
-    serve.add_argument("--config", default=_env("CONFIG"), help="nodes.yaml [EMULATOR_CONFIG]")
+    serve = commands.add_parser(
+        "serve", help="serve the nodes of a config file", formatter_class=HELP
+    )
+    serve.add_argument(
+        "--config",
+        default=_env("CONFIG"),
+        help="nodes.yaml; without it ./nodes.yaml, else the bundled demo [EMULATOR_CONFIG]",
+    )
     _listening(serve)
     store = serve.add_mutually_exclusive_group()
-    store.add_argument("--data", default=_env("DATA", ".emulator"), help="[EMULATOR_DATA]")
+    store.add_argument(
+        "--data", default=_env("DATA", ".emulator"), help="where threads are stored [EMULATOR_DATA]"
+    )
     store.add_argument(
         "--memory",
         action="store_true",
@@ -66,7 +93,10 @@ def _parser() -> argparse.ArgumentParser:
         help="do not watch the config for changes [EMULATOR_NO_RELOAD]",
     )
     serve.add_argument(
-        "--seed", type=int, default=int(s) if (s := _env("SEED")) else None, help="[EMULATOR_SEED]"
+        "--seed",
+        type=int,
+        default=_env("SEED"),
+        help="makes ids and lorem text repeat from run to run [EMULATOR_SEED]",
     )
     serve.add_argument(
         "--control-token",
@@ -74,8 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         help="token for /_emulator/ when bound beyond loopback [EMULATOR_CONTROL_TOKEN]",
     )
 
-    check = commands.add_parser("check", help="validate a config file; exit 1 on errors")
-    check.add_argument("config", nargs="?", default=_env("CONFIG", DEFAULT_CONFIG))
+    check = commands.add_parser(
+        "check", help="validate a config file; exit 1 on errors", formatter_class=HELP
+    )
+    check.add_argument(
+        "config", nargs="?", default=_env("CONFIG", DEFAULT_CONFIG), help="[EMULATOR_CONFIG]"
+    )
     _fixtures(check)
     _record_parser(commands)
     return parser
@@ -83,15 +117,20 @@ def _parser() -> argparse.ArgumentParser:
 
 def _listening(parser: argparse.ArgumentParser) -> None:
     """--host, --port and --log-level, shared by the commands that run a server."""
-    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="[EMULATOR_HOST]")
     parser.add_argument(
-        "--port",
-        type=int,
-        default=int(_env("PORT", "8080") or 8080),
-        help="0 picks a free port [EMULATOR_PORT]",
+        "--host", default=_env("HOST", "127.0.0.1"), help="the address to listen on [EMULATOR_HOST]"
+    )
+    # String defaults: argparse converts them with `type`, so a bad EMULATOR_PORT is a usage
+    # error, not a traceback.
+    parser.add_argument(
+        "--port", type=int, default=_env("PORT", "8080"), help="0 picks a free port [EMULATOR_PORT]"
     )
     parser.add_argument(
-        "--log-level", default=_env("LOG_LEVEL", "info"), help="[EMULATOR_LOG_LEVEL]"
+        "--log-level",
+        type=_choice(LOG_LEVELS),
+        choices=LOG_LEVELS,
+        default=_env("LOG_LEVEL", "info"),
+        help="[EMULATOR_LOG_LEVEL]",
     )
 
 
@@ -113,7 +152,9 @@ def _required(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -
 
 def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     record = commands.add_parser(
-        "record", help="proxy a real service and record its chat turns as a replay fixture"
+        "record",
+        help="proxy a real service and record its chat turns as a replay fixture",
+        formatter_class=HELP,
     )
     _required(record, "--api", "API", f"the upstream's API: {' | '.join(API_NAMES)}")
     _required(record, "--upstream", "UPSTREAM", "the real service's base URL, http(s)")
@@ -133,11 +174,12 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     record.add_argument(
         "--timeout",
         type=float,
-        default=float(_env("TIMEOUT", "60") or 60),
+        default=_env("TIMEOUT", "60"),
         help="seconds to wait for the upstream's next byte (504 after) [EMULATOR_TIMEOUT]",
     )
     record.add_argument(
         "--mode",
+        type=_choice(("append", "new")),
         choices=("append", "new"),
         default=_env("RECORD_MODE", "append"),
         help="append: add turns to an existing fixture; new: the first turn recorded replaces "
@@ -345,10 +387,18 @@ def _listen(host: str, port: int) -> socket.socket | None:
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (0: a free one), for uvicorn to serve on."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        # As uvicorn does: the last run's connections in TIME_WAIT (a browser tab, a keep-alive
+        # client, a stream cut by Ctrl-C) do not hold the port for a minute. A port another
+        # process listens on still fails with EADDRINUSE (that needs SO_REUSEPORT, not set).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # Listening now, not when uvicorn starts, closes the window in which another process
+        # could bind the same port too, and queues early clients instead of refusing them.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise
