@@ -43,12 +43,16 @@ def _engine(request: Request[Any, Any, Any]) -> Engine:
     return engine
 
 
-@get("/health", summary="Liveness, config generation and the last config error")
+@get("/health", summary="Liveness, config generation, the last config and store errors")
 async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     engine = _engine(request)
+    store_error = engine.store.write_error
+    healthy = engine.config_error is None and store_error is None
     return {
-        "status": "ok" if engine.config_error is None else "degraded",
+        "status": "ok" if healthy else "degraded",
         "generation": engine.generation,
+        # The last write's failure (a full disk), until a write succeeds again.
+        "store": {"error": store_error},
         "config": {
             "path": engine.config.path,
             "loadedAt": isoformat(engine.loaded_at),

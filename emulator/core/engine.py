@@ -149,13 +149,17 @@ class Engine:
         # A new thread is stored with its first turn, once the model has answered: a model
         # error leaves no empty thread behind.
         thread = existing if existing is not None else self._new_thread(node, request)
-        turn = self._answer(node, thread, request, turn_number, interruption(fault), existing)
-        if request.idempotency_key:
-            self.store.put_idempotency(
-                IdempotencyRecord(
-                    node.alias, request.idempotency_key, request.fingerprint, turn.to_payload()
-                )
-            )
+        turn, messages = self._answer(node, thread, request, turn_number, interruption(fault))
+        key = request.idempotency_key
+        record = (
+            IdempotencyRecord(node.alias, key, request.fingerprint, turn.to_payload())
+            if key
+            else None
+        )
+        # One write: the thread (if new), both messages and the idempotency record are all
+        # stored or none is, so a failed write never leaves an empty thread or a turn a
+        # retry with the same key would store again.
+        self.store.store_turn(None if existing else thread, messages, record)
         return turn
 
     async def events(self, node: Node, turn: Turn) -> AsyncIterator[Event]:
@@ -239,8 +243,7 @@ class Engine:
         request: TurnRequest,
         turn_number: int,
         cut: Interruption | None,
-        existing: ThreadRecord | None,
-    ) -> Turn:
+    ) -> tuple[Turn, list[MessageRecord]]:
         history = self._history(thread.id)
         ctx = TurnContext(
             node,
@@ -275,10 +278,7 @@ class Engine:
             interruption=cut,
             delays=recorded_delays(recorded, node.model.speed) if recorded else None,
         )
-        if existing is None:
-            self.store.create_thread(thread)
-        self.store.append_messages(_records(turn, request, reply))
-        return turn
+        return turn, _records(turn, request, reply)
 
 
 def _rule_hits(messages: Sequence[MessageRecord]) -> dict[int, int]:

@@ -33,7 +33,14 @@ from typing import Any, Final, Literal, cast
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-__all__ = ["JOURNAL_NAME", "SNAPSHOT_NAME", "CorruptStoreFile", "JournalStorage", "JournaledTable"]
+__all__ = [
+    "JOURNAL_NAME",
+    "SNAPSHOT_NAME",
+    "CorruptStoreFile",
+    "JournalStorage",
+    "JournaledTable",
+    "Op",
+]
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +348,16 @@ class JournaledTable(Table):
         return self.insert_multiple([document])[0]
 
     def insert_multiple(self, documents: Iterable[Mapping[Any, Any]]) -> list[int]:
+        ids, ops = self.plan_inserts(documents)
+        self._commit(ops)
+        return ids
+
+    def plan_inserts(self, documents: Iterable[Mapping[Any, Any]]) -> tuple[list[int], list[Op]]:
+        """Ids and journal ops that would insert `documents`; nothing is written.
+
+        Lets a caller write inserts into several tables as one `JournalStorage.apply`. An id
+        planned but never written is simply skipped.
+        """
         table = self._read_table()
         ids: list[int] = []
         ops: list[Op] = []
@@ -352,8 +369,7 @@ class JournaledTable(Table):
                 raise ValueError(f"Document with ID {doc_id} already exists")
             ids.append(doc_id)
             ops.append(("set", self.name, str(doc_id), dict(document)))
-        self._commit(ops)
-        return ids
+        return ids, ops
 
     def upsert(self, document: Mapping[Any, Any], cond: Any = None) -> list[int]:
         if cond is None and isinstance(document, Document):

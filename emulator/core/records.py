@@ -44,6 +44,19 @@ class Store(Protocol):
     def append_messages(self, messages: Sequence[MessageRecord]) -> None:
         """Append a turn's messages in one atomic, durable write."""
 
+    def store_turn(
+        self,
+        thread: ThreadRecord | None,
+        messages: Sequence[MessageRecord],
+        idempotency: IdempotencyRecord | None = None,
+    ) -> None:
+        """Store a new thread (or None), a turn's messages and its idempotency record in
+        one atomic, durable write: all of them or none."""
+
+    @property
+    def write_error(self) -> str | None:
+        """Why the last write failed, until one succeeds (health reports it); else None."""
+
     def messages(self, thread_id: str) -> list[MessageRecord]: ...
     def message_count(self, thread_id: str) -> int: ...
     def delete_thread(self, thread_id: str) -> bool: ...

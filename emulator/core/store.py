@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import IO, Any, ParamSpec, TypeVar, cast
 
 from tinydb import TinyDB
-from tinydb.table import Document
 
 from emulator.core.errors import EmulatorError, ThreadNotFound
 from emulator.core.journal import (
@@ -35,6 +34,7 @@ from emulator.core.journal import (
     CorruptStoreFile,
     JournaledTable,
     JournalStorage,
+    Op,
 )
 from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
 
@@ -55,9 +55,12 @@ R = TypeVar("R")
 
 
 class StoreError(EmulatorError):
-    """The store cannot read or write its data; the message names the file when it can."""
+    """The store cannot read or write its data; the message names the file when it can.
 
-    code = "store_error"
+    For API clients it is an internal error (each API's documented 500), not a code of its own.
+    """
+
+    code = "internal_error"
     status = 500
 
 
@@ -110,6 +113,7 @@ class TinyStore:
         self._lock = threading.RLock()
         self._lock_file: IO[bytes] | None = None
         self._db: _Database | None = None
+        self._write_error: str | None = None
         with _boundary(f"open the store in {self.path or 'memory'}"):
             if self.path is not None:
                 self._lock_file = _lock_directory(self.path)
@@ -147,11 +151,7 @@ class TinyStore:
     @_synchronized
     def create_thread(self, thread: ThreadRecord) -> None:
         """Store a new thread; a thread id already stored is a `StoreError`."""
-        if thread.id in self._thread_docs:
-            raise StoreError(f"thread {thread.id!r} already exists")
-        with _boundary("create a thread"):
-            doc_id = self._table(THREADS).insert(_thread_doc(thread))
-        self._index_thread(thread, doc_id)
+        self.store_turn(thread, [])
 
     @_synchronized
     def get_thread(self, thread_id: str) -> ThreadRecord | None:
@@ -182,15 +182,51 @@ class TinyStore:
         if doc_id is None or thread is None:
             return False
         message_ids = self._thread_messages.get(thread_id, [])
-        with _boundary("delete a thread"):
+        with self._writing("delete a thread"):
             # Messages and thread go in one journal line, so a crash never orphans either.
-            self._storage.apply(
-                [("del", MESSAGES, str(i)) for i in message_ids] + [("del", THREADS, str(doc_id))]
-            )
-            self._table(MESSAGES).clear_cache()
-            self._table(THREADS).clear_cache()
+            ops: list[Op] = [("del", MESSAGES, str(i)) for i in message_ids]
+            self._commit([*ops, ("del", THREADS, str(doc_id))], MESSAGES, THREADS)
         self._unindex_thread(thread)
         return True
+
+    # -- Turns ---------------------------------------------------------------------------
+
+    @_synchronized
+    def store_turn(
+        self,
+        thread: ThreadRecord | None,
+        messages: Sequence[MessageRecord],
+        idempotency: IdempotencyRecord | None = None,
+    ) -> None:
+        """Store a turn as one journal line: its new `thread` (None if the thread exists),
+        its messages and its idempotency record. All of it is stored, or none of it: a
+        failed write leaves no empty thread, and no turn without its idempotency record.
+        """
+        if thread is not None and thread.id in self._thread_docs:
+            raise StoreError(f"thread {thread.id!r} already exists")
+        new = {thread.id} if thread is not None else set()
+        for message in messages:
+            if message.thread_id not in self._thread_docs and message.thread_id not in new:
+                raise ThreadNotFound(message.thread_id)
+        with self._writing("store a turn"):
+            thread_ids, ops = self._table(THREADS).plan_inserts(
+                [_thread_doc(thread)] if thread is not None else []
+            )
+            message_ids, message_ops = self._table(MESSAGES).plan_inserts(
+                [_message_doc(m) for m in messages]
+            )
+            ops += message_ops
+            idempotency_id = None
+            if idempotency is not None:
+                idempotency_id, idempotency_op = self._plan_idempotency(idempotency)
+                ops.append(idempotency_op)
+            self._commit(ops, THREADS, MESSAGES, IDEMPOTENCY)
+        if thread is not None:
+            self._index_thread(thread, thread_ids[0])
+        for message, doc_id in zip(messages, message_ids, strict=True):
+            self._thread_messages.setdefault(message.thread_id, []).append(doc_id)
+        if idempotency is not None and idempotency_id is not None:
+            self._idempotency[(idempotency.node, idempotency.key)] = idempotency_id
 
     # -- Messages ------------------------------------------------------------------------
 
@@ -200,13 +236,7 @@ class TinyStore:
 
         Every message's thread must exist (`ThreadNotFound` otherwise, and nothing is written).
         """
-        for message in messages:
-            if message.thread_id not in self._thread_docs:
-                raise ThreadNotFound(message.thread_id)
-        with _boundary("append messages"):
-            doc_ids = self._table(MESSAGES).insert_multiple(_message_doc(m) for m in messages)
-        for message, doc_id in zip(messages, doc_ids, strict=True):
-            self._thread_messages.setdefault(message.thread_id, []).append(doc_id)
+        self.store_turn(None, messages)
 
     @_synchronized
     def messages(self, thread_id: str) -> list[MessageRecord]:
@@ -233,14 +263,7 @@ class TinyStore:
     @_synchronized
     def put_idempotency(self, record: IdempotencyRecord) -> None:
         """Store the record, replacing any earlier one for the same node and key."""
-        doc = _idempotency_doc(record)
-        table = self._table(IDEMPOTENCY)
-        existing = self._idempotency.get((record.node, record.key))
-        with _boundary("store an idempotency record"):
-            if existing is None:
-                self._idempotency[(record.node, record.key)] = table.insert(doc)
-            else:
-                table.upsert(Document(doc, existing))
+        self.store_turn(None, [], record)
 
     # -- Whole store ---------------------------------------------------------------------
 
@@ -248,7 +271,7 @@ class TinyStore:
     def reset(self) -> None:
         """Forget everything, persistently (an empty snapshot replaces the files' contents)."""
         assert self._db is not None
-        with _boundary("reset the store"):
+        with self._writing("reset the store"):
             self._db.drop_tables()
         self._build_indexes()
 
@@ -257,6 +280,11 @@ class TinyStore:
         """Fold the journal into the snapshot now (it also happens on its own as it grows)."""
         with _boundary("compact the store"):
             self._storage.compact()
+
+    @property
+    def write_error(self) -> str | None:
+        """Why the last write failed (a full disk, say), until a write succeeds; else None."""
+        return self._write_error
 
     def close(self) -> None:
         """Close the files and release the directory. Safe to call twice."""
@@ -275,6 +303,30 @@ class TinyStore:
     def _table(self, name: str) -> JournaledTable:
         assert self._db is not None
         return cast(JournaledTable, self._db.table(name))
+
+    @contextmanager
+    def _writing(self, action: str) -> Iterator[None]:
+        """`_boundary` for writes, keeping `write_error` for health to report."""
+        try:
+            with _boundary(action):
+                yield
+        except StoreError as exc:
+            self._write_error = exc.message
+            raise
+        self._write_error = None
+
+    def _commit(self, ops: list[Op], *tables: str) -> None:
+        self._storage.apply(ops)
+        for name in tables:
+            self._table(name).clear_cache()
+
+    def _plan_idempotency(self, record: IdempotencyRecord) -> tuple[int, Op]:
+        doc = _idempotency_doc(record)
+        existing = self._idempotency.get((record.node, record.key))
+        if existing is not None:
+            return existing, ("set", IDEMPOTENCY, str(existing), doc)
+        ids, ops = self._table(IDEMPOTENCY).plan_inserts([doc])
+        return ids[0], ops[0]
 
     def _build_indexes(self) -> None:
         self._thread_docs: dict[str, int] = {}

@@ -203,6 +203,24 @@ def test_bad_writes_raise_and_write_nothing(store: TinyStore) -> None:
     assert store.message_count("thr_1") == 2
 
 
+def test_a_turn_is_stored_whole_or_not_at_all(store: TinyStore) -> None:
+    key = IdempotencyRecord("support", "key-1", "fp", {"turn": 1})
+    unstorable = MessageRecord("m", "thr_1", "assistant", "lone \ud800", "t")
+    with pytest.raises(StoreError):
+        store.store_turn(thread(), [*turn("thr_1", 1), unstorable], key)
+    assert store.get_thread("thr_1") is None
+    assert store.get_idempotency("support", "key-1") is None
+    store.store_turn(thread(), turn("thr_1", 1), key)
+    store.store_turn(None, turn("thr_1", 2))
+    assert store.message_count("thr_1") == 4
+    assert store.get_idempotency("support", "key-1") == key
+    if store.path is not None:
+        # One turn, one journal line (after the header): nothing can be stored in part.
+        lines = (store.path / JOURNAL_NAME).read_bytes().splitlines()
+        assert len(lines) == 3
+        assert store.write_error is None
+
+
 def test_a_closed_store_refuses_calls() -> None:
     s = TinyStore.memory()
     s.close()
