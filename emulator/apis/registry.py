@@ -39,7 +39,8 @@ def dialect(api: str) -> Dialect:
 
 
 def node_urls(node: Node, host: str, port: int) -> list[str]:
-    """Where a node answers: by subdomain (curl and browsers resolve *.localhost) and by path."""
+    """Where a node answers: by path first, then by subdomain (curl and browsers resolve
+    *.localhost)."""
     paths = sorted(
         {path for _, path, ep in API_ROUTES if ep.dialect.name == node.api},
         key=lambda p: (len(p), p),
@@ -47,8 +48,15 @@ def node_urls(node: Node, host: str, port: int) -> list[str]:
     paths = [re.sub(r"\{slug(:\w+)?\}", node.alias, p) for p in paths]
     paths = [p for p in paths if "{" not in p]  # e.g. /chit/{section}: /chit stands for it
     loopback = host in ("127.0.0.1", "localhost", "0.0.0.0", "::1", "::")
-    urls = [f"http://{node.alias}.localhost:{port}{p}" for p in paths] if loopback else []
-    return urls + [f"http://{_display(host)}:{port}/nodes/{node.alias}{p}" for p in paths]
+    by_path = [f"{node_base(node, host, port)}{p}" for p in paths]
+    return by_path + (
+        [f"http://{node.alias}.localhost:{port}{p}" for p in paths] if loopback else []
+    )
+
+
+def node_base(node: Node, host: str, port: int) -> str:
+    """The node's path-form base URL, `http://HOST:PORT/nodes/ALIAS`: it works with any client."""
+    return f"http://{_display(host)}:{port}/nodes/{node.alias}"
 
 
 def _display(host: str) -> str:

@@ -15,12 +15,13 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from emulator.apis.base import read_body
-from emulator.apis.registry import node_urls
+from emulator.apis.registry import node_base, node_urls
 from emulator.config.fixtures import dump_fixture
 from emulator.config.loader import MAX_CONFIG_BYTES
 from emulator.config.reloader import Reloader
 from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
+from emulator.control.snippets import snippets
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, InvalidRequest, NotFound, PayloadTooLarge
 from emulator.core.records import MessageRecord, ThreadRecord
@@ -63,11 +64,13 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
-@get("/nodes", summary="Every node with its API, model and URLs")
+@get(
+    "/nodes",
+    summary="Every node with its API, model, URLs (path form first) and credentials",
+)
 async def nodes(request: Request[Any, Any, Any]) -> dict[str, Any]:
     engine = _engine(request)
-    host, _, port = (request.headers.get("host") or "127.0.0.1:80").rpartition(":")
-    port_number = int(port) if port.isdigit() else 80
+    host, port = _where(request)
     return {
         "nodes": [
             {
@@ -77,11 +80,36 @@ async def nodes(request: Request[Any, Any, Any]) -> dict[str, Any]:
                 "description": node.description,
                 "model": {"name": node.model.name, "kind": node.model.kind},
                 "anonymous": node.auth.anonymous,
-                "urls": node_urls(node, _base_host(host), port_number),
+                "urls": node_urls(node, host, port),
+                "credentials": {
+                    "apiKeys": list(node.auth.api_keys),
+                    "jwt": node.auth.jwt is not None,
+                    "anonymous": node.auth.anonymous,
+                },
             }
             for node in engine.config.nodes.values()
         ]
     }
+
+
+@get(
+    "/nodes/{alias:str}/snippets",
+    summary="Client snippets (cURL, JavaScript fetch, Python requests) for one node, filled in"
+    " with its path-form URL and a working credential",
+)
+async def node_snippets(request: Request[Any, Any, Any]) -> Response[Any]:
+    alias = request.path_params["alias"]
+    node = _engine(request).config.nodes.get(alias)
+    if node is None:
+        return neutral_error(NotFound(f"Node '{alias}' not found"))
+    base = node_base(node, *_where(request))
+    return Response({"snippets": [s.to_dict() for s in snippets(node, base)]})
+
+
+def _where(request: Request[Any, Any, Any]) -> tuple[str, int]:
+    """The host and port this request reached, for the URLs shown to the caller."""
+    host, _, port = (request.headers.get("host") or "127.0.0.1:80").rpartition(":")
+    return _base_host(host), int(port) if port.isdigit() else 80
 
 
 @get("/threads", summary="Stored threads, optionally of one node (?node=alias)")
@@ -246,6 +274,7 @@ def control_router(token: str | None) -> Router:
         route_handlers=[
             health,
             nodes,
+            node_snippets,
             threads,
             thread,
             thread_as_fixture,

@@ -60,3 +60,55 @@ def test_console_is_behind_the_control_token() -> None:
         assert client.get("/_emulator/ui/").status_code == 401
         ok = client.get("/_emulator/ui/", headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
+
+
+def test_nodes_list_credentials_and_path_urls_first(client: TestClient[Any]) -> None:
+    nodes = {n["alias"]: n for n in client.get("/_emulator/nodes").json()["nodes"]}
+    assert nodes["support"]["credentials"] == {
+        "apiKeys": ["sk-support-123"],
+        "jwt": True,
+        "anonymous": False,
+    }
+    assert nodes["echo"]["credentials"] == {"apiKeys": [], "jwt": False, "anonymous": True}
+    assert nodes["support"]["urls"][0] == "http://localhost:8080/nodes/support/chat"
+
+
+SNIPPET_NODES = """
+version: 1
+nodes:
+  tokens:
+    api: interlocute
+    name: Tokens Only
+    model: echo
+    auth: {jwt: {secret: s3cret-for-tests, audience: app}}
+  open:
+    api: widget
+    name: Open
+    model: echo
+"""
+
+
+def test_snippets_carry_a_credential_that_opens_the_node(make_client: Any) -> None:
+    client = make_client(SNIPPET_NODES)
+    for alias, path in (("tokens", "/chat"), ("open", "/chat")):
+        listed = client.get(f"/_emulator/nodes/{alias}/snippets").json()["snippets"]
+        assert {s["language"] for s in listed} == {"shell", "javascript", "python"}
+        assert all(set(s) == {"id", "title", "language", "code"} for s in listed)
+        curl = next(s["code"] for s in listed if s["language"] == "shell")
+        assert f"http://127.0.0.1:8080/nodes/{alias}/" in curl
+        header = next(
+            line for line in curl.splitlines() if "uthorization" in line or "-key" in line
+        )
+        name, value = header.split('"')[1].split(": ", 1)
+        response = client.post(
+            f"/nodes/{alias}{path}",
+            json={"content": "hi", "message": "hi", "sessionId": "s"},
+            headers={name: value},
+        )
+        assert response.status_code == 200, response.text
+
+
+def test_snippets_of_an_unknown_node_are_404(client: TestClient[Any]) -> None:
+    response = client.get("/_emulator/nodes/nope/snippets")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
