@@ -120,6 +120,8 @@ class Reloader:
         self.fixtures = Path(fixtures).absolute() if fixtures is not None else None
         self._lock = asyncio.Lock()
         self._logged_error: str | None = None
+        self.last_error: ConfigError | None = None  # `engine.config_error`, whole
+        self._applied_text: bytes | None = None  # the last PUT body applied, while it is current
 
     async def reload(self) -> ReloadResult:
         """Read the config file again and apply it if it loads; keep the last good one if not."""
@@ -138,7 +140,23 @@ class Reloader:
             except ConfigError as exc:
                 # A rejected upload is answered to its sender; the running config is not at fault.
                 return ReloadResult(False, self.engine.generation, error=exc)
-            return self._apply(config)
+            result = self._apply(config)
+            self._applied_text = data
+            return result
+
+    async def source_text(self) -> str | None:
+        """The YAML the running config came from: the file as it is now (with a pending error,
+        the text that error is about), or the last PUT body applied. None if unreadable."""
+        source = self.engine.config.path
+        if source == PUT_SOURCE and self._applied_text is not None:
+            return self._applied_text.decode("utf-8-sig", errors="replace")
+        if source is None or self.path is None:
+            return None
+        try:
+            data = await asyncio.to_thread(read_config_file, self.path)
+        except ConfigError:
+            return None
+        return data.decode("utf-8-sig", errors="replace")
 
     def _load_settled(self) -> Config:
         """Load the file; if it changed while loading (a burst of saves), load it again."""
@@ -158,7 +176,9 @@ class Reloader:
         changes = diff_nodes(engine.config, config)
         recovered = engine.config_error is not None
         engine.config_error = None
+        self.last_error = None
         self._logged_error = None
+        self._applied_text = None
         same_source = (config.path, config.version) == (engine.config.path, engine.config.version)
         if not changes and same_source:
             if recovered:
@@ -181,6 +201,7 @@ class Reloader:
     def _fail(self, error: ConfigError) -> ReloadResult:
         message = str(error)
         self.engine.config_error = message
+        self.last_error = error
         if message != self._logged_error:  # a burst of equally broken saves logs once
             self._logged_error = message
             log.warning(

@@ -201,6 +201,25 @@ async def reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return (await reloader.reload()).to_dict()
 
 
+@get(
+    "/config",
+    summary="The running config: its source path, generation, load time, YAML text and the"
+    " last reload error (file, line, column)",
+)
+async def get_config(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    engine = _engine(request)
+    reloader: Reloader = request.app.state.reloader
+    errors = reloader.last_error.as_dicts() if reloader.last_error is not None else []
+    return {
+        "path": engine.config.path,
+        "generation": engine.generation,
+        "loadedAt": isoformat(engine.loaded_at),
+        "text": await reloader.source_text(),
+        "error": errors[0] if errors else None,
+        "errors": errors,
+    }
+
+
 @put(
     "/config",
     summary="Apply a whole nodes.yaml sent as the body (422 with the errors if it is invalid)",
@@ -282,6 +301,7 @@ def control_router(token: str | None) -> Router:
             journal,
             reset,
             reload,
+            get_config,
             put_config,
             console_router(),
         ],
