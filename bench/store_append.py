@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.report import Row
 from emulator.core.records import MessageRecord, ThreadRecord
 from emulator.core.store import TinyStore
 
@@ -45,8 +46,8 @@ def _time_append(store: TinyStore, n: int) -> float:
     return (time.perf_counter_ns() - started) / 1000
 
 
-def main() -> bool:
-    """Print both medians (µs) and their ratio; True if the ratio meets the target."""
+def measure() -> list[Row]:
+    """Both medians (µs), their ratio against its target, and the time to reopen."""
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         small = _filled(Path(tmp) / "small", SMALL)
         large = _filled(Path(tmp) / "large", LARGE)
@@ -64,12 +65,23 @@ def main() -> bool:
     median_small = statistics.median(times[SMALL])
     median_large = statistics.median(times[LARGE])
     ratio = median_large / median_small
-    ok = ratio <= TARGET_RATIO
-    print(f"   append 1 message, {SMALL:>6} stored: median {median_small:8.1f} µs")
-    print(f"   append 1 message, {LARGE:>6} stored: median {median_large:8.1f} µs")
-    print(f"   ratio {ratio:.2f} (target <= {TARGET_RATIO}): {'PASS' if ok else 'FAIL'}")
-    print(f"   reopen with {LARGE + ROUNDS} messages: {reopen_ms:.1f} ms")
-    return ok
+    return [
+        Row(
+            f"store: append 1 message, {LARGE:,} vs {SMALL} stored",
+            f"{ratio:.2f} x ({median_large:.0f} vs {median_small:.0f} µs)",
+            f"<= {TARGET_RATIO} x",
+            ratio <= TARGET_RATIO,
+        ),
+        Row(f"store: reopen with {LARGE + ROUNDS:,} messages", f"{reopen_ms:.0f} ms"),
+    ]
+
+
+def main() -> bool:
+    from bench.report import table
+
+    rows = measure()
+    print(table(rows))
+    return all(r.ok is not False for r in rows)
 
 
 if __name__ == "__main__":
