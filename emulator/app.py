@@ -19,7 +19,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from emulator import __version__
-from emulator.apis.base import Endpoint, dispatch
+from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
 from emulator.control.console import console_redirect, wants_console
@@ -93,6 +93,7 @@ def build_app(
     # the 404s and 405s Litestar answers before any route matches.
     app.asgi_handler = _request_id_middleware(app.asgi_handler)
     app.state.engine = engine
+    app.state.dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}
     app.state.reloader = reloader
     app.state.request_log = RequestLog() if request_log is None else request_log
     return app
@@ -148,30 +149,79 @@ def _handler(path: str, method: str, endpoints: list[Endpoint]) -> Any:
     )(handler)
 
 
+_NODE_PREFIX = re.compile(r"^/nodes/([^/]+)(/.*)?$")
+
+
 def _fallback_error(table: dict[tuple[str, str], list[Endpoint]]) -> Any:
-    """Unknown routes and wrong methods answer in the format of the API the path belongs to."""
-    patterns = [
-        (re.compile("^(?:/nodes/[^/]+)?" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "/?$"), eps)
-        for (_, path), eps in table.items()
+    """Unknown routes and wrong methods answer in the format of the API the request addresses
+    (path alias, Host, own id, key), else of the only API serving the path (for an unknown
+    route: sharing the most leading segments with it), else by its headers; 405s say Allow."""
+    routes = [
+        (path.strip("/").split("/"), endpoint.dialect)
+        for (_, path), endpoints in table.items()
+        for endpoint in endpoints
     ]
+    dialects = {name: d for _, d in routes for name in [d.name]}
+
+    def candidates(path: str) -> list[Dialect]:
+        segments = path.strip("/").split("/")
+        best = 0
+        names: dict[str, Dialect] = {}
+        for pattern, dialect in routes:
+            shared = _shared_segments(pattern, segments)
+            if len(pattern) == len(segments) == shared:
+                shared += 1000  # the path itself is served: that beats any prefix
+            if shared > best:
+                best, names = shared, {}
+            if shared == best and shared > 0:
+                names[dialect.name] = dialect
+        return list(names.values())
 
     def handle(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         if exc.status_code == 404 and wants_console(request):
             return console_redirect(PREFIX)
         path = request.url.path
-        dialect = next((eps[0].dialect for rx, eps in patterns if rx.match(path)), None)
-        error: EmulatorError
-        if exc.status_code == 405:
-            error = MethodNotAllowed(f"Method {request.method} is not allowed on {path}")
-        elif exc.status_code == 404:
-            error = NotFound(f"No route for {request.method} {path}")
+        error = _as_error(request, exc)
+        if path == PREFIX or path.startswith(PREFIX + "/"):
+            return neutral_error(error)
+        match = _NODE_PREFIX.match(path)
+        alias, rest = (match.group(1), match.group(2) or "/") if match else (None, path)
+        serving = candidates(rest)
+        engine: Engine = request.app.state.engine
+        hints = hints_for(request, serving or list(dialects.values()), path_alias=alias)
+        addressed = engine.addressed_api(engine.config, hints, [d.name for d in serving])
+        if addressed in dialects:
+            dialect: Dialect | None = dialects[addressed]
+        elif serving:
+            dialect = max(serving, key=lambda d: d.resembles(MALFORMED, request))
         else:
-            error = EmulatorError(str(exc.detail))
-            error.status = exc.status_code
-            error.code = "unauthorized" if exc.status_code == 401 else "http_error"
-        return neutral_error(error) if dialect is None else dialect.error(error)
+            dialect = None
+        response = neutral_error(error) if dialect is None else dialect.error(error)
+        response.headers.update(exc.headers or {})  # a 405's Allow
+        return response
 
     return handle
+
+
+def _shared_segments(pattern: list[str], segments: list[str]) -> int:
+    shared = 0
+    for want, got in zip(pattern, segments, strict=False):
+        if want != got and not want.startswith("{"):
+            break
+        shared += 1
+    return shared
+
+
+def _as_error(request: Request[Any, Any, Any], exc: HTTPException) -> EmulatorError:
+    path = request.url.path
+    if exc.status_code == 405:
+        return MethodNotAllowed(f"Method {request.method} is not allowed on {path}")
+    if exc.status_code == 404:
+        return NotFound(f"No route for {request.method} {path}")
+    error = EmulatorError(str(exc.detail))
+    error.status = exc.status_code
+    error.code = "unauthorized" if exc.status_code == 401 else "http_error"
+    return error
 
 
 def _request_id_middleware(app: ASGIApp) -> ASGIApp:

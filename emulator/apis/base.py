@@ -28,7 +28,7 @@ from emulator.core.errors import (
     NodeNotFound,
     PayloadTooLarge,
 )
-from emulator.core.routing import Hints
+from emulator.core.routing import Hints, NoNodeForCredential
 
 log = logging.getLogger("emulator")
 
@@ -179,22 +179,29 @@ def optional_text(body: Mapping[str, Any], field: str) -> str | None:
 
 
 async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
-    """Resolve the node, then let its API's endpoint answer; every error in that API's format."""
+    """Resolve the node, then let its API's endpoint answer; every error in that API's format.
+
+    The API a request addresses (by path alias, Host, its own id or a key) is known before the
+    body is read, so even a 413 is in its format; the body only breaks ties on shared paths."""
     engine: Engine = request.app.state.engine
+    dialects: Mapping[str, Dialect] = request.app.state.dialects
     config = engine.config
-    # Headers alone pick the error format until the body is read (a 413 never reads it all).
-    ranked = sorted(endpoints, key=lambda e: -e.dialect.resembles(MALFORMED, request))
-    dialect = ranked[0].dialect
+    hints = _hints(request, endpoints)
+    addressed = engine.addressed_api(config, hints, [e.dialect.name for e in endpoints])
+    dialect = dialects.get(addressed or "") or _by_headers(endpoints, request)
     try:
         body = await read_body(request)
         parsed = parse_json(body)
-        ranked.sort(key=lambda e: -e.dialect.resembles(parsed, request))
-        dialect = ranked[0].dialect
-        node = engine.resolve(config, _hints(request, ranked), [e.dialect.name for e in ranked])
+        ranked = sorted(
+            endpoints,
+            key=lambda e: (e.dialect.name != addressed, -e.dialect.resembles(parsed, request)),
+        )
+        dialect = ranked[0].dialect if addressed is None else dialect
+        node = engine.resolve(config, hints, [e.dialect.name for e in ranked])
+        dialect = dialects[node.api]
         endpoint = next((e for e in ranked if e.dialect.name == node.api), None)
         if endpoint is None:
             raise NodeNotFound(f"Node '{node.alias}' does not serve this path", ident=node.alias)
-        dialect = endpoint.dialect
         _note(request, node=node.alias, api=node.api)
         credential = dialect.credential(request)
         engine.authenticate(config, node, credential)
@@ -210,6 +217,8 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
         response = dialect.error(exc)
         response.headers["X-Emulator-Error"] = json.dumps(exc.message)[1:-1]  # ASCII, one line
         return response
+    except NoNodeForCredential as exc:
+        return dialects[exc.api].error(exc)
     except EmulatorError as exc:
         return dialect.error(exc)
     except Exception:
@@ -217,17 +226,30 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
         return dialect.error(EmulatorError("Internal server error"))
 
 
+def _by_headers(endpoints: Sequence[Endpoint], request: Request[Any, Any, Any]) -> Dialect:
+    """The dialect the headers alone most resemble (the first of a tie)."""
+    return max(endpoints, key=lambda e: e.dialect.resembles(MALFORMED, request)).dialect
+
+
 def _note(request: Request[Any, Any, Any], **facts: Any) -> None:
     """Leave facts about the request in its scope state, for the request log to read."""
     request.scope.setdefault("state", {}).update(facts)
 
 
-def _hints(request: Request[Any, Any, Any], ranked: Sequence[Endpoint]) -> Hints:
-    ids = ((e.dialect.name, e.dialect.api_id(request)) for e in ranked)
+def _hints(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Hints:
+    dialects = [e.dialect for e in endpoints]
+    return hints_for(request, dialects, path_alias=request.path_params.get("alias"))
+
+
+def hints_for(
+    request: Request[Any, Any, Any], dialects: Sequence[Dialect], *, path_alias: str | None
+) -> Hints:
+    """What the request says about its node, read the way `dialects` (first first) read it."""
+    ids = ((d.name, d.api_id(request)) for d in dialects)
     api, api_id = next(((name, i) for name, i in ids if i is not None), (None, None))
-    credential = next((c for e in ranked if (c := e.dialect.credential(request))), None)
+    credential = next((c for d in dialects if (c := d.credential(request))), None)
     return Hints(
-        path_alias=request.path_params.get("alias"),
+        path_alias=path_alias,
         host=request.headers.get("host"),
         api_id=api_id,
         api_id_api=api,

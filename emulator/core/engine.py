@@ -22,7 +22,7 @@ from emulator.core.ratelimit import RateLimiter
 from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
 from emulator.core.replay import FixtureSource, Position
 from emulator.core.replay import delays as recorded_delays
-from emulator.core.routing import Hints, resolve_node
+from emulator.core.routing import NOTHING_UNLOADED, Hints, Unloaded, addressed_api, resolve_node
 from emulator.core.seams import Clock, Ids, SystemClock, isoformat
 from emulator.core.sources import Source, sources_for
 from emulator.core.timing import token_delays
@@ -111,13 +111,19 @@ class Engine:
         self.loaded_at = self.started_at
         self.generation = 1
         self.config_error: str | None = None  # the last reload's error, until a good one
+        self.unloaded: Unloaded = NOTHING_UNLOADED  # nodes of that broken file not running
         self._models = ModelRunner(fixtures)
         self._jitter = random.Random(seed)
         self.limiter = RateLimiter()
         self.faults = FaultInjector(seed)
 
     def resolve(self, config: Config, hints: Hints, apis: Sequence[str]) -> Node:
-        return resolve_node(config, hints, apis)
+        return resolve_node(config, hints, apis, self.unloaded)
+
+    def addressed_api(self, config: Config, hints: Hints, apis: Sequence[str]) -> str | None:
+        """The API a request is addressed to before its body is read, if its path, Host, own
+        id or key say so (or only one of `apis` has nodes); its errors take that API's format."""
+        return addressed_api(config, hints, apis, self.unloaded)
 
     def authenticate(self, config: Config, node: Node, credential: str | None) -> None:
         authenticate(config, node, credential)

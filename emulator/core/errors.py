@@ -37,9 +37,14 @@ class NodeNotFound(EmulatorError):
     code = "not_found"
     status = 404
 
-    def __init__(self, message: str, *, ident: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, ident: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message if hint is None else f"{message}. {hint}")
         self.ident = ident  # the alias, slug or agent id the client asked for
+        self.hint = hint  # "Did you mean 'support'?", or why a node in the file is not loaded
+
+    def explain(self, message: str) -> str:
+        """An API's own 404 message for this node, with the hint after it."""
+        return message if self.hint is None else f"{message}. {self.hint}"
 
 
 class ThreadNotFound(EmulatorError):

@@ -64,11 +64,11 @@ def test_unknown_node_is_404(client: TestClient[Any], url: str, host: str | None
     assert response.json() == {"error": {"code": "not_found", "message": "Node 'nope' not found"}}
 
 
-def test_no_node_addressed_with_several_candidates_is_404(make_client: Any) -> None:
-    client = make_client()  # base URL http://localhost:8080: no alias in Host
+def test_a_key_no_node_has_on_a_shared_url_is_401(make_client: Any) -> None:
+    client = make_client()  # base URL http://127.0.0.1:8080: no alias in Host
     response = client.post("/chat", json={"content": "hi"}, headers={"Authorization": "Bearer x"})
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert response.status_code == 401
+    assert response.json() == {"error": {"code": "unauthorized", "message": "Invalid API key"}}
 
 
 def test_a_key_that_belongs_to_one_node_picks_it(make_client: Any) -> None:

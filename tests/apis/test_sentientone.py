@@ -140,12 +140,12 @@ GOLDEN: dict[str, tuple[str, dict[str, str], Any, int, Any]] = {
         404,
         err("agent_not_found", "Agent 'nope' not found"),
     ),
-    "missing agent id and an unknown key": (
+    "missing agent id and an unknown key": (  # issue 9 item 9: a bad key is a 401
         STREAM,
         {"X-Api-Key": "sk-who"},
         {"message": "hi", "conversation_id": None},
-        404,
-        err("agent_not_found", "No agent matches this request; send X-Agent-Id"),
+        401,
+        err("unauthorized", "Invalid API key"),
     ),
     "missing key": (
         STREAM,

@@ -72,7 +72,8 @@ GOLDEN: dict[str, tuple[dict[str, str], Any, int, Any]] = {
         401,
         UNAUTHORIZED,
     ),
-    "no key and no node named": ({}, {"sessionId": "u1", "message": "hi"}, 404, NOT_FOUND),
+    # Issue 9 item 9: on a URL two widget nodes share, no key is a 401, not a 404.
+    "no key and no node named": ({}, {"sessionId": "u1", "message": "hi"}, 401, UNAUTHORIZED),
     "another widget's key": (
         {**WIDGET, "x-api-key": "wk-kiosk-123"},
         {"sessionId": "u1", "message": "hi"},

@@ -65,7 +65,7 @@ def error_message(exc: EmulatorError) -> str:
     if isinstance(exc, Unauthorized):
         return "Invalid or missing API token"
     if isinstance(exc, NodeNotFound) and exc.ident:
-        return f"Agent with slug '{exc.ident}' not found"
+        return exc.explain(f"Agent with slug '{exc.ident}' not found")
     if isinstance(exc, ThreadNotFound):
         return f"Conversation '{exc.thread_id}' not found"
     if exc.status >= 500 and not isinstance(exc, InjectedFault | UpstreamUnavailable):

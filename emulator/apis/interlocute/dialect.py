@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response
 
 from emulator.apis.base import Dialect, bearer
-from emulator.core.errors import EmulatorError, InjectedFault, NodeNotFound, RateLimited
+from emulator.core.errors import EmulatorError, InjectedFault, RateLimited
 
 
 class Interlocute(Dialect):
@@ -32,11 +32,8 @@ def error_response(exc: EmulatorError) -> Response[Any]:
     code = exc.code
     if isinstance(exc, InjectedFault):
         code = "rate_limited" if exc.status == 429 else "upstream_error"
-    message = exc.message
-    if isinstance(exc, NodeNotFound) and exc.ident:
-        message = f"Node '{exc.ident}' not found"
     return Response(
-        {"error": {"code": code, "message": message}},
+        {"error": {"code": code, "message": exc.message}},
         status_code=exc.status,
         headers=headers,
     )

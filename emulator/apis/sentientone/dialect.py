@@ -55,7 +55,7 @@ def error_code(exc: EmulatorError) -> str:
 def error_message(exc: EmulatorError) -> str:
     if isinstance(exc, NodeNotFound):
         if exc.ident:
-            return f"Agent '{exc.ident}' not found"
+            return exc.explain(f"Agent '{exc.ident}' not found")
         return "No agent matches this request; send X-Agent-Id"
     if isinstance(exc, ThreadNotFound):
         return f"Conversation '{exc.thread_id}' not found"

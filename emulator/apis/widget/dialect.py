@@ -12,7 +12,13 @@ from typing import Any
 from litestar import Request, Response
 
 from emulator.apis.base import Dialect
-from emulator.core.errors import EmulatorError, InjectedFault, RateLimited, UpstreamUnavailable
+from emulator.core.errors import (
+    EmulatorError,
+    InjectedFault,
+    NodeNotFound,
+    RateLimited,
+    UpstreamUnavailable,
+)
 
 TEXTS = {
     400: "Invalid request payload",
@@ -48,6 +54,8 @@ def error_response(exc: EmulatorError) -> Response[Any]:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, UpstreamUnavailable):
         text = GATEWAY.get(exc.status, INTERNAL)
+    elif isinstance(exc, NodeNotFound) and exc.hint:
+        text = f"{TEXTS[404]}. {exc.hint}"  # the seed shows no 404: the hint may follow
     else:
         text = TEXTS.get(exc.status, INTERNAL)
     return Response({"error": text}, status_code=exc.status, headers=headers)
