@@ -63,8 +63,27 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     config = _config(checker, root) if root is not None else None
     issues = _in_file_order(checker.issues)
     if issues or config is None:
-        raise ConfigError(issues)
+        raise ConfigError(issues, nodes=_written_nodes(root))
     return config
+
+
+def _written_nodes(root: YValue | None) -> dict[str, str | None]:
+    """Each node alias the file names, with its `api:` (its own, else the defaults') if that
+    is a string; read from what composed, however broken the rest is."""
+    if not isinstance(root, YMap):
+        return {}
+    nodes = root.entries.get("nodes")
+    if nodes is None or not isinstance(nodes.value, YMap):
+        return {}
+    defaults = root.entries.get("defaults")
+    fallback = _api_of(defaults.value) if defaults is not None else None
+    return {alias: _api_of(entry.value) or fallback for alias, entry in nodes.value.entries.items()}
+
+
+def _api_of(value: YValue) -> str | None:
+    entry = value.entries.get("api") if isinstance(value, YMap) else None
+    api = entry.value if entry is not None else None
+    return api.value if isinstance(api, YScalar) and isinstance(api.value, str) else None
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

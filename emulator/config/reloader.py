@@ -26,6 +26,7 @@ from emulator.config.fixtures import parse_fixture
 from emulator.config.loader import parse_config_bytes, read_config_file
 from emulator.config.model import Config, Node
 from emulator.core.engine import Engine
+from emulator.core.routing import NOTHING_UNLOADED, Unloaded
 
 log = logging.getLogger("emulator")
 
@@ -176,6 +177,7 @@ class Reloader:
         changes = diff_nodes(engine.config, config)
         recovered = engine.config_error is not None
         engine.config_error = None
+        engine.unloaded = NOTHING_UNLOADED
         self.last_error = None
         self._logged_error = None
         self._applied_text = None
@@ -201,6 +203,10 @@ class Reloader:
     def _fail(self, error: ConfigError) -> ReloadResult:
         message = str(error)
         self.engine.config_error = message
+        self.engine.unloaded = Unloaded(
+            {a: api for a, api in error.nodes.items() if a not in self.engine.config.nodes},
+            error.summary(),
+        )
         self.last_error = error
         if message != self._logged_error:  # a burst of equally broken saves logs once
             self._logged_error = message
