@@ -189,11 +189,15 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "check":
-        return check(args.config, args.fixtures)
-    if args.command == "record":
-        return record(args)
-    return serve(args)
+    try:
+        if args.command == "check":
+            return check(args.config, args.fixtures)
+        if args.command == "record":
+            return record(args)
+        return serve(args)
+    except KeyboardInterrupt:  # Ctrl-C before the server took over the signal
+        print("emulator: stopped", file=sys.stderr, flush=True)
+        return 130
 
 
 def check(path: str, fixtures: str = "fixtures") -> int:

@@ -7,13 +7,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import os
 import socket
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+from emulator.apis.stopping import stop_streams
 from emulator.app import build_app
 from emulator.config.fixtures import FixtureLibrary
 from emulator.config.model import Config
@@ -44,7 +49,76 @@ def run(
     except StoreError as exc:
         print(f"emulator: cannot open the data directory: {exc}", file=sys.stderr)
         return 1
-    server.run(sockets=[sock])
+    return run_until_stopped(server, sock)
+
+
+GRACE_SECONDS = 2
+"""After Ctrl-C, how long a response that cannot end at once (a client that stopped reading,
+a slow non-streaming reply) may take before uvicorn cuts it. Open streams end at once."""
+
+
+class QuietServer(uvicorn.Server):
+    """uvicorn, stopping promptly and quietly on Ctrl-C or SIGTERM.
+
+    Open streams end at once with their API's mid-stream error (`stop_streams`). Unless the log
+    level is debug, uvicorn's shutdown chatter and the tracebacks of the tasks it cancels are not
+    logged: `run_until_stopped` says in one line that the server stopped. The signal is not
+    raised again afterwards (uvicorn does that for programs embedding it), so `emulator serve`
+    exits 0 with no KeyboardInterrupt traceback.
+    """
+
+    stopping = False
+    stopped_by: int | None = None
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.stopping = True
+        stop_streams()
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                captured: list[int] = getattr(self, "_captured_signals", [])
+                self.stopped_by = captured[0] if captured else None
+                captured.clear()  # uvicorn would raise them again once serving ends
+
+
+class _Shutdown(logging.Filter):
+    """Drops uvicorn's shutdown chatter ("Shutting down", "Waiting for...") and the tracebacks of
+    the tasks it cancels, once the server is stopping."""
+
+    def __init__(self, server: QuietServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.server.stopping:
+            return True
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            return False
+        if "timeout graceful shutdown exceeded" in str(record.msg):
+            return False
+        return record.levelno >= logging.WARNING
+
+
+def run_until_stopped(server: QuietServer, sock: socket.socket) -> int:
+    """Serve on `sock` until Ctrl-C or SIGTERM, then say so in one line; the exit status."""
+    level = server.config.log_level
+    quiet = not (isinstance(level, str) and level.lower() in ("debug", "trace"))
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    shutdown = _Shutdown(server)
+    if quiet:
+        uvicorn_log.addFilter(shutdown)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        pass
+    finally:
+        uvicorn_log.removeFilter(shutdown)
+    print("emulator: stopped", file=sys.stderr, flush=True)
     return 0
 
 
@@ -58,7 +132,7 @@ def build_server(
     control_token: str | None = None,
     watch_config: bool = False,
     log_level: str | None = "info",
-) -> uvicorn.Server:
+) -> QuietServer:
     """The uvicorn server for `config`, ready for `run(sockets=[...])` or `serve(...)`.
 
     `data` is the store's directory (None: in memory only). `config_file` is what
@@ -78,7 +152,7 @@ def build_server(
         configure_root_logger=log_level is not None,
     )
     app.on_shutdown.append(lambda: store.close())
-    return uvicorn.Server(
+    return QuietServer(
         uvicorn.Config(
             app,
             loop="uvloop",
@@ -86,6 +160,6 @@ def build_server(
             log_level=log_level.lower() if log_level else None,
             log_config=LOGGING_CONFIG if log_level else None,
             lifespan="on",
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=GRACE_SECONDS,
         )
     )

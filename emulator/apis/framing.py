@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.core.errors import EmulatorError
+from emulator.apis.stopping import STOP_MESSAGE, Streams, streams
+from emulator.core.errors import EmulatorError, ServerStopping
 from emulator.core.events import Event
 
 COMPACT = (",", ":")
@@ -64,11 +66,35 @@ async def encode_stream(
     failed: Callable[[EmulatorError], Frame],
 ) -> AsyncIterator[bytes]:
     """Each core event as its API's frame bytes, one chunk per frame so each flushes on its own;
-    a core error raised mid-stream becomes the API's error frame and ends the stream."""
+    a core error raised mid-stream becomes the API's error frame and ends the stream. So does
+    the server stopping (see `emulator.apis.stopping`): the client gets a clean end."""
+    state = streams()
     try:
-        async for event in events:
+        while not state.stopping:
+            event = await _next_event(events, state)
+            if event is None:
+                return
             frame = encode(event)
             if frame is not None:
                 yield frame.encode()
+        raise ServerStopping(STOP_MESSAGE)
     except EmulatorError as exc:
         yield failed(exc).encode()
+
+
+async def _next_event(events: AsyncIterator[Event], state: Streams) -> Event | None:
+    """The next event (None at the end), or ServerStopping when the server stops meanwhile."""
+    task = asyncio.current_task()
+    assert task is not None
+    state.waiting.add(task)
+    try:
+        return await anext(events)
+    except StopAsyncIteration:
+        return None
+    except asyncio.CancelledError as exc:
+        if not state.stopped_us(exc):
+            raise  # a client hang-up, or uvicorn giving up: not ours to swallow
+        task.uncancel()
+        raise ServerStopping(STOP_MESSAGE) from None
+    finally:
+        state.waiting.discard(task)

@@ -63,6 +63,10 @@ class NotFound(EmulatorError):
     status = 404
 
 
+class ServerStopping(EmulatorError):
+    """The server is shutting down: an open stream ends with its API's mid-stream error."""
+
+
 class MethodNotAllowed(EmulatorError):
     code = "method_not_allowed"
     status = 405

@@ -13,6 +13,7 @@ from emulator.config.fixtures import FixtureLibrary
 from emulator.record.proxy import Proxy, build_proxy
 from emulator.record.recorder import Recorder, RecordMode
 from emulator.record.upstream import HttpxUpstream, public_url
+from emulator.server import GRACE_SECONDS, QuietServer, run_until_stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +46,16 @@ def run(settings: RecordSettings, sock: socket.socket) -> int:
         errors=dialect(settings.api),
         recorder=recorder,
     )
-    server = uvicorn.Server(
+    server = QuietServer(
         uvicorn.Config(
             build_proxy(proxy),
             loop="uvloop",
             http="httptools",
             log_level=settings.log_level.lower(),
             lifespan="on",
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=GRACE_SECONDS,
             server_header=False,  # the upstream's Server and Date headers pass through
             date_header=False,
         )
     )
-    server.run(sockets=[sock])
-    return 0
+    return run_until_stopped(server, sock)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -314,3 +316,125 @@ def test_check_and_serve_look_at_replay_fixtures(tmp_path: Path) -> None:
     assert broken.stderr.strip() == (
         f"node 'recorded': fixture 'demo':\n{other}/demo.yaml:2:1: unknown key 'turns' in fixture"
     )
+
+
+STOPPING_CONFIG = """\
+version: 1
+defaults:
+  model: echo
+  latency: {first_token_ms: 0, tokens_per_second: 20}
+nodes:
+  il: {api: interlocute, auth: {api_keys: [k-il]}}
+  slug: {api: agent-slug, auth: {api_keys: [k-slug]}}
+  so: {api: sentientone, auth: {api_keys: [k-so]}}
+  wd: {api: widget, auth: {api_keys: [k-wd]}}
+"""
+LONG = "word " * 200  # 10 s of tokens at 20 a second
+STOP = "The emulator is shutting down"
+# (path, headers, body, the last line each API's client sees when the server stops)
+STREAMS = {
+    "interlocute SSE": (
+        "/nodes/il/chat/stream",
+        {"Authorization": "Bearer k-il"},
+        {"content": LONG},
+        f'data: {{"error":{{"code":"internal_error","message":"{STOP}"}}}}',
+    ),
+    "interlocute NDJSON": (
+        "/nodes/il/chat/stream",
+        {"Authorization": "Bearer k-il", "Accept": "application/x-ndjson"},
+        {"content": LONG},
+        f'{{"type":"error","error":{{"code":"internal_error","message":"{STOP}"}}}}',
+    ),
+    "agent-slug": (
+        "/v1/api/chat/slug",
+        {"Authorization": "Bearer k-slug"},
+        {"message": LONG, "stream": True},
+        'data: {"data": null, "error": {"name": "InternalServerError", "message": '
+        '"Internal server error", "details": {}}}',
+    ),
+    "sentientone": (
+        "/v1/chat/stream",
+        {"X-Api-Key": "k-so", "X-Agent-Id": "so"},
+        {"message": LONG},
+        f'data: {{"type":"error","error":{{"code":"internal_error","message":"{STOP}"}},'
+        '"trace_id":"trc_...',
+    ),
+    "widget": (
+        "/nodes/wd/v1/chat/stream",
+        {"x-api-key": "k-wd"},
+        {"sessionId": "s-1", "message": LONG},
+        '{"type":"error","error":"Internal server error"}',
+    ),
+}
+
+
+def _read_stream(url: str, headers: dict[str, str], body: object, lines: list[str]) -> None:
+    with httpx.stream("POST", url, headers=headers, json=body, timeout=30) as response:
+        lines.extend(line for line in response.iter_lines() if line)
+
+
+def test_ctrl_c_ends_open_streams_cleanly_and_the_port_is_free_at_once(tmp_path: Path) -> None:
+    """Ctrl-C with a keep-alive client and a stream of every API open: each stream gets its
+    API's end event, the server says it stopped in one line and exits promptly, and a new
+    server gets the same port at once, with every streamed turn still stored."""
+    config = tmp_path / "nodes.yaml"
+    config.write_text(STOPPING_CONFIG)
+    data = str(tmp_path / "data")
+    server = Server(config, "--data", data, "--no-reload").start()
+    received: dict[str, list[str]] = {name: [] for name in STREAMS}
+    readers = [
+        threading.Thread(
+            target=_read_stream, args=(server.url + path, headers, body, received[name])
+        )
+        for name, (path, headers, body, _) in STREAMS.items()
+    ]
+    try:
+        keep_alive = httpx.Client(base_url=server.url)  # an idle connection, as a browser tab
+        assert keep_alive.get("/_emulator/health").status_code == 200
+        for reader in readers:
+            reader.start()
+        deadline = time.monotonic() + 10
+        while not all(len(lines) >= 3 for lines in received.values()):  # a token or two in
+            assert time.monotonic() < deadline, received
+            time.sleep(0.05)
+        assert server.process is not None
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 4  # generous: it was 5 s and a traceback
+        for reader in readers:
+            reader.join(timeout=10)
+    finally:
+        server.kill()
+    for name, (_, _, _, last) in STREAMS.items():
+        assert like(last, received[name][-1]), (name, received[name][-3:])
+    assert "Traceback" not in server.text and "Error" not in server.text, server.text
+    assert server.output[-1] == "emulator: stopped\n"
+    keep_alive.close()
+    with Server(config, "--data", data, "--no-reload", "--port", str(server.port)) as again:
+        assert again.port == server.port
+        threads = httpx.get(f"{again.url}/_emulator/threads").json()["threads"]
+    assert sorted(t["node"] for t in threads) == ["il", "il", "slug", "so", "wd"]
+    assert {t["messageCount"] for t in threads} == {2}
+
+
+def like(shown: str, actual: str) -> bool:
+    """`actual` is `shown`, where a trailing `...` stands for anything."""
+    return actual.startswith(shown[:-3]) if shown.endswith("...") else actual == shown
+
+
+def test_ctrl_c_on_an_idle_recorder_is_quiet(tmp_path: Path) -> None:
+    recorder = Server(
+        None,
+        *("--api", "widget", "--upstream", "http://127.0.0.1:9", "--node", "w"),
+        cwd=tmp_path,
+        command="record",
+    ).start()
+    assert recorder.process is not None
+    # the upstream is unreachable: a 502 says the proxy is serving
+    assert httpx.get(f"{recorder.url}/chit", timeout=10).status_code == 502
+    recorder.process.send_signal(signal.SIGINT)
+    assert recorder.process.wait(timeout=10) == 0
+    recorder.kill()
+    assert "Traceback" not in recorder.text
+    assert recorder.output[-1] == "emulator: stopped\n"

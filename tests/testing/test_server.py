@@ -108,3 +108,24 @@ def test_stop_closes_the_port_and_joins_the_thread() -> None:
     server.stop()  # a second stop does nothing
     with pytest.raises(RuntimeError, match="not running"):
         server.health()
+
+
+def test_stop_ends_an_open_stream_with_its_error_event_at_once() -> None:
+    slow = {**FAQ, "defaults": {"latency": {"tokens_per_second": 20}}}
+    server = EmulatorServer(slow).start()
+    lines: list[str] = []
+    url = f"{server.node_url('helpline')}/chat/stream"
+    with httpx.stream("POST", url, json={"content": "word " * 200}, timeout=10) as response:
+        received = response.iter_lines()
+        while "event: token" not in lines:
+            lines.append(next(received))
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        lines.extend(received)
+    stopper.join(timeout=10)
+    assert not stopper.is_alive()
+    assert lines[-3:] == [
+        "event: error",
+        'data: {"error":{"code":"internal_error","message":"The emulator is shutting down"}}',
+        "",
+    ]

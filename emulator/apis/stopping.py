@@ -1,0 +1,55 @@
+"""Ending open streams when the server stops.
+
+uvicorn's graceful shutdown waits for every response to finish, and a stream of a slow node can
+run for minutes; after its grace period it cancels them, and the client sees a broken transfer.
+Instead, `stop_streams()` (run as the server starts shutting down) ends each open stream at
+once with its API's own mid-stream error event: a stream waiting for its next event is woken by
+a cancellation carrying STOP_MESSAGE, which `encode_stream` turns into that event.
+
+The state is per event loop: each server (`emulator serve`, every `EmulatorServer` thread) runs
+on its own loop and stops on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
+
+STOP_MESSAGE = "The emulator is shutting down"
+
+
+@dataclass(slots=True)
+class Streams:
+    """The open streams of one server: whether it is stopping, and which tasks are waiting for
+    their stream's next event (the only place a stream can be woken safely)."""
+
+    stopping: bool = False
+    waiting: set[asyncio.Task[object]] = field(default_factory=set)
+
+    def stopped_us(self, exc: asyncio.CancelledError) -> bool:
+        """Whether a cancellation is stop_streams() waking a stream (not a client hang-up)."""
+        return self.stopping and exc.args[:1] == (STOP_MESSAGE,)
+
+
+_BY_LOOP: WeakKeyDictionary[asyncio.AbstractEventLoop, Streams] = WeakKeyDictionary()
+
+
+def streams() -> Streams:
+    """The running loop's streams."""
+    loop = asyncio.get_running_loop()
+    found = _BY_LOOP.get(loop)
+    if found is None:
+        found = _BY_LOOP[loop] = Streams()
+    return found
+
+
+def stop_streams() -> int:
+    """Mark the running loop's server as stopping and wake every stream waiting for its next
+    event; returns how many were woken. Streams busy elsewhere see the mark at their next event."""
+    state = streams()
+    state.stopping = True
+    waiting = list(state.waiting)
+    for task in waiting:
+        task.cancel(STOP_MESSAGE)
+    return len(waiting)
