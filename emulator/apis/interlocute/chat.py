@@ -68,21 +68,31 @@ async def chat_stream(call: Call) -> Response[Any]:
     )
     return Stream(
         frames,
-        media_type=media_type if media_type != "text/plain" else "text/plain; charset=utf-8",
+        media_type=media_type,  # Litestar adds "; charset=utf-8" to text/* types itself
         headers={**STREAM_HEADERS, **_replay_header(turn)},
         status_code=200,
     )
 
 
 def negotiate_stream(accept: str | None) -> str:
-    """SSE unless the client asks for NDJSON or plain text by name."""
-    if not accept:
-        return "text/event-stream"
-    wanted = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    for media_type in wanted:
-        if media_type in STREAM_TYPES:
-            return media_type
-    return "text/event-stream"
+    """SSE unless the client asks for NDJSON or plain text by name; the highest q-value wins,
+    the first named of a tie."""
+    best, best_q = "text/event-stream", 0.0
+    for part in (accept or "").split(","):
+        media_type, *params = (p.strip().lower() for p in part.split(";"))
+        if media_type not in STREAM_TYPES:
+            continue
+        q = next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0)
+        if q > best_q:
+            best, best_q = media_type, q
+    return best
+
+
+def _quality(text: str) -> float:
+    try:
+        return min(max(float(text), 0.0), 1.0)
+    except ValueError:
+        return 0.0
 
 
 def encode_event(event: Event, media_type: str) -> Frame | None:
