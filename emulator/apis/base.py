@@ -58,7 +58,15 @@ class Call:
     request_id: str
 
     def fingerprint(self) -> str:
-        return fingerprint(self.request.method, self.request.url.path, self.body)
+        """What makes two requests under one idempotency key "the same": the endpoint, as
+        written (whichever way the node was addressed), and the parsed body, so whitespace and
+        key order do not count. See `idempotency_conflict` for how it reads back."""
+        path = self.request.url.path
+        alias = self.request.path_params.get("alias")
+        if alias is not None:
+            path = path.removeprefix(f"/nodes/{alias}")
+        canonical = json.dumps(self.json, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return f"{self.request.method} {path} {fingerprint(canonical)}"
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)

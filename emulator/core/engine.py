@@ -82,6 +82,18 @@ class TurnRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def idempotency_conflict(stored: str, sent: str) -> str:
+    """The 409's message: which of the two differs, the endpoint or the body. Fingerprints read
+    "METHOD /path digest"; an older record's bare digest can only say "a different request"."""
+    was = stored.rpartition(" ")[0]
+    now = sent.rpartition(" ")[0]
+    if not was:
+        return "This idempotency key was already used with a different request"
+    if was != now:
+        return f"This idempotency key was already used on another endpoint ({was}, not {now})"
+    return "This idempotency key was already used with a different request body"
+
+
 def fingerprint(*parts: str | bytes) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -209,9 +221,7 @@ class Engine:
         if record is None:
             return None
         if record.fingerprint != request.fingerprint:
-            raise IdempotencyConflict(
-                "This idempotency key was already used with a different request body"
-            )
+            raise IdempotencyConflict(idempotency_conflict(record.fingerprint, request.fingerprint))
         return replace(Turn.from_payload(dict(record.payload)), replayed=True)
 
     def _existing_thread(self, node: Node, request: TurnRequest) -> ThreadRecord | None:

@@ -30,7 +30,7 @@ class MessageRecord:
 class IdempotencyRecord:
     node: str
     key: str
-    fingerprint: str  # hash of method, path and body
+    fingerprint: str  # "METHOD /path digest-of-the-parsed-body"
     payload: Mapping[str, Any]  # JSON-able; what is needed to replay the response
 
 

@@ -159,6 +159,46 @@ class TestIdempotency:
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "idempotency_conflict"
 
+    def test_the_same_json_spelled_otherwise_replays(self, client: TestClient[Any]) -> None:
+        headers = {**AUTH, "X-Idempotency-Key": "key-4", "Content-Type": "application/json"}
+        first = client.post("/chat", content=b'{"content":"idem","threadId":null}', headers=headers)
+        again = client.post(
+            "/chat", content=b'{ "threadId": null,\n  "content": "idem" }', headers=headers
+        )
+        assert again.status_code == 200
+        assert again.json() == first.json()
+        assert again.headers["x-idempotent-replay"] == "true"
+
+    def test_a_replay_by_another_path_form_is_the_same_endpoint(
+        self, client: TestClient[Any]
+    ) -> None:
+        headers = {**AUTH, "X-Idempotency-Key": "key-5"}
+        first = client.post("/chat", json={"content": "idem"}, headers=headers)
+        again = client.post("/nodes/support/chat", json={"content": "idem"}, headers=headers)
+        assert again.json() == first.json()
+
+    def test_the_409_says_the_endpoint_differs(self, client: TestClient[Any]) -> None:
+        headers = {**AUTH, "X-Idempotency-Key": "key-6"}
+        client.post("/chat/stream", json={"content": "idem"}, headers=headers)
+        response = client.post("/chat", json={"content": "idem"}, headers=headers)
+        assert response.status_code == 409
+        assert response.json() == {
+            "error": {
+                "code": "idempotency_conflict",
+                "message": "This idempotency key was already used on another endpoint "
+                "(POST /chat/stream, not POST /chat)",
+            }
+        }
+
+    def test_the_409_says_the_body_differs(self, client: TestClient[Any]) -> None:
+        headers = {**AUTH, "X-Idempotency-Key": "key-7"}
+        client.post("/chat", json={"content": "idem"}, headers=headers)
+        response = client.post("/chat", json={"content": "idem!"}, headers=headers)
+        assert response.status_code == 409
+        assert response.json()["error"]["message"] == (
+            "This idempotency key was already used with a different request body"
+        )
+
     def test_a_stream_replays_its_events(self, client: TestClient[Any]) -> None:
         headers = {**AUTH, "X-Idempotency-Key": "key-3"}
         first = client.post("/chat/stream", json={"content": "hours"}, headers=headers)

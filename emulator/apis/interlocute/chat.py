@@ -28,12 +28,13 @@ STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "text/plain")
 
 def parse_turn(call: Call) -> TurnRequest:
     body = require_object(call)
+    key = call.header("x-idempotency-key")
     return TurnRequest(
         message=required_text(body, "content"),
         thread_id=optional_text(body, "threadId"),
         request_id=call.request_id,
-        idempotency_key=call.header("x-idempotency-key"),
-        fingerprint=call.fingerprint(),
+        idempotency_key=key,
+        fingerprint=call.fingerprint() if key else "",
     )
 
 
