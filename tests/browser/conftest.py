@@ -1,0 +1,239 @@
+"""Real-browser tests of the web console: Debian's Chromium driven by Playwright for Python.
+
+One `emulator serve` process and one browser serve the whole session. Every page runs with all
+other origins blocked: a request that leaves the emulator's origin fails the test that made it.
+Without Chromium (or Playwright) these tests are skipped, and the run's summary says so and why.
+In CI (`CI` set) a missing browser is an error instead: `.ci/run` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.e2e.server import Server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright, Route
+
+CHROMIUM = Path(os.environ.get("EMULATOR_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENS = ROOT / "test-artifacts" / "screens"
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+CONFIG = """\
+version: 1
+nodes:
+  support:
+    api: interlocute
+    name: Support Assistant
+    description: Customer support node for Acme Corp
+    model:
+      name: gpt-4o
+      kind: scripted
+      rules:
+        - when: {contains: hours}
+          reply: We are open 9 to 5, Monday to Friday.
+      fallback: echo
+    auth:
+      api_keys: [sk-support-123]
+    faults:
+      - when: {equals: simulate outage}
+        status: 503
+        retry_after: 5
+      - when: {equals: break the stream}
+        stream_error_after: 3
+  slow:
+    api: interlocute
+    name: Slow Echo
+    description: Echoes at ten tokens a second
+    model: {kind: echo}
+    auth: {anonymous: true}
+    latency: {first_token_ms: 0, tokens_per_second: 10}
+  limited:
+    api: interlocute
+    name: Limited
+    model: {kind: echo}
+    auth: {api_keys: [sk-limited]}
+    rate_limit: {requests: 1, per_seconds: 600}
+  helpdesk:
+    api: agent-slug
+    name: Customer Support
+    model:
+      name: gpt-4
+      rules:
+        - when: {contains: password}
+          reply: Use 'Forgot password' on the sign-in page.
+      fallback: "Thanks, a member of our team will get back to you."
+    auth:
+      api_keys: [sk-slug-123]
+  researcher:
+    api: sentientone
+    name: Research Assistant
+    model:
+      name: research-1
+      rules:
+        - when: {contains: warranty}
+          reply: All devices carry a two-year warranty.
+          sources: [doc-warranty]
+      fallback: lorem
+    auth:
+      api_keys: [sk-sentient-123]
+    knowledge:
+      - id: doc-warranty
+        title: Warranty terms
+        text: All devices carry a two-year warranty covering manufacturing defects.
+  widget:
+    api: widget
+    name: Website Widget
+    model: lorem
+    auth:
+      api_keys: [wk-widget-123]
+"""
+
+
+def _missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed; pip install -e '.[test]'"
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        return f"{CHROMIUM} not found; apt-get install -y chromium"
+    return None
+
+
+MISSING = _missing()
+_skipped: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if MISSING is None:
+        return
+    here = Path(__file__).parent
+    browser_items = [item for item in items if here in Path(str(item.path)).parents]
+    if not browser_items:
+        return
+    if os.environ.get("CI"):
+        pytest.exit(f"browser tests cannot run in CI: {MISSING}", returncode=1)
+    reason = f"browser tests skipped: {MISSING}"
+    for item in browser_items:
+        item.add_marker(pytest.mark.skip(reason=reason))
+    _skipped.extend(item.nodeid for item in browser_items)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say why the browser tests did not run, in a banner and in the final summary line."""
+    if _skipped:
+        terminalreporter.write_sep("=", f"browser tests skipped: {MISSING}", yellow=True)
+        # An extra stats key is counted in the closing line: "..., 14 browser tests skipped (why)".
+        terminalreporter.stats.setdefault(f"browser tests skipped ({MISSING})", []).extend(
+            _skipped
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("console")
+    config = folder / "nodes.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    server = Server(config, "--memory", "--seed", "7").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@dataclass
+class Console:
+    """A page on the console, with the requests it tried to send elsewhere."""
+
+    page: Page
+    server: Server
+    foreign: list[str] = field(default_factory=list)
+
+    def url(self, hash_: str = "") -> str:
+        return f"{self.server.url}/_emulator/ui/{hash_}"
+
+    def open(self, hash_: str = "") -> Page:
+        self.page.goto(self.url(hash_))
+        return self.page
+
+    def screenshot(self, name: str) -> None:
+        """Both sizes of the current page, under test-artifacts/screens/ (not committed)."""
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        original = self.page.viewport_size
+        for label, (width, height) in SIZES.items():
+            self.page.set_viewport_size({"width": width, "height": height})
+            self.page.wait_for_timeout(50)
+            self.page.screenshot(path=str(SCREENS / f"{name}-{label}.png"))
+        if original:
+            self.page.set_viewport_size(original)
+
+
+@pytest.fixture
+def console(browser: Browser, emulator_server: Server) -> Iterator[Console]:
+    width, height = SIZES["desktop"]
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    context.set_default_timeout(10_000)
+    origin = emulator_server.url
+    result = Console(context.new_page(), emulator_server)
+
+    def guard(route: Route) -> None:
+        url = route.request.url
+        if url.startswith((origin + "/", "data:", "blob:")) or url == origin:
+            route.continue_()
+        else:
+            result.foreign.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    errors: list[str] = []
+    result.page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield result
+    finally:
+        context.close()
+    assert not result.foreign, f"the console tried to leave its origin: {result.foreign}"
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def reset(server: Server) -> None:
+    import httpx
+
+    httpx.post(f"{server.url}/_emulator/reset", headers={"X-Emulator-Client": "pytest"})
