@@ -140,9 +140,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _skipped:
         terminalreporter.write_sep("=", f"browser tests skipped: {MISSING}", yellow=True)
         # An extra stats key is counted in the closing line: "..., 14 browser tests skipped (why)".
-        terminalreporter.stats.setdefault(f"browser tests skipped ({MISSING})", []).extend(
-            _skipped
-        )
+        terminalreporter.stats.setdefault(f"browser tests skipped ({MISSING})", []).extend(_skipped)
 
 
 @pytest.fixture(scope="session")
