@@ -104,6 +104,8 @@ def interruption(fault: Fault | None) -> Interruption | None:
 def _status_message(status: int) -> str:
     if status == 429:
         return "Rate limit exceeded"
+    if status == 500:
+        return STREAM_ERROR_MESSAGE  # as the seeds spell it, and as a stream fault says it
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -78,7 +78,7 @@ GOLDEN: dict[str, tuple[str, dict[str, str], Any, int, Any]] = {
         AUTH,
         {"message": "  "},
         400,
-        err("ValidationError", "Message field must not be empty"),
+        err("ValidationError", "Message field is required"),
     ),
     "stream not a boolean": (
         PATH,
@@ -232,3 +232,47 @@ def test_wrong_method_is_405(client: TestClient[Any]) -> None:
 def test_request_id_is_echoed(client: TestClient[Any]) -> None:
     response = client.post(PATH, json={"message": "x"}, headers={**AUTH, "X-Request-Id": "abc"})
     assert response.headers["x-request-id"] == "abc"
+
+
+FAULTY = """
+version: 1
+nodes:
+  broken:
+    api: agent-slug
+    name: Broken
+    model: echo
+    auth: {api_keys: [sk-broken]}
+    faults:
+      - {when: {contains: status}, status: 500}
+      - {when: {contains: stream}, stream_error_after: 1}
+"""
+
+
+@pytest.mark.parametrize(
+    ("message", "stream"),
+    [("status fault", False), ("stream fault", False), ("stream fault", True)],
+)
+def test_every_500_reads_the_seeds_text(
+    make_client: Callable[..., TestClient[Any]], message: str, stream: bool
+) -> None:
+    """Issue 9 item 12: a status fault once said "Internal Server Error", a stream fault
+    "Internal server error"; both say the latter, as the seeds spell it."""
+    client = make_client(FAULTY)
+    body = {"message": message, "stream": stream}
+    response = client.post(
+        "/v1/api/chat/broken", json=body, headers={"Authorization": "Bearer sk-broken"}
+    )
+    expected = err("InternalServerError", "Internal server error")
+    if stream:
+        assert response.status_code == 200
+        assert json.loads(sse_data(response.text)[-1]) == expected
+    else:
+        assert (response.status_code, response.json()) == (500, expected)
+
+
+def test_an_unknown_route_under_v1_api_is_agent_slugs_404(client: TestClient[Any]) -> None:
+    response = client.post("/v1/api/chats/helpdesk", json={"message": "hi"}, headers=AUTH)
+    assert (response.status_code, response.json()) == (
+        404,
+        err("NotFoundError", "No route for POST /v1/api/chats/helpdesk"),
+    )

@@ -21,12 +21,11 @@ DONE = SseFrame("[DONE]")
 def parse(call: Call) -> tuple[TurnRequest, bool]:
     body = require_object(call)
     message = body.get("message")
-    if message is None:
-        raise InvalidRequest("Message field is required", field="message")
-    if not isinstance(message, str):
+    if message is not None and not isinstance(message, str):
         raise InvalidRequest("Message field must be a string", field="message")
-    if not message.strip():
-        raise InvalidRequest("Message field must not be empty", field="message")
+    if message is None or not message.strip():
+        # Missing, null, "" and blank are one case: no message to send (the seed's text).
+        raise InvalidRequest("Message field is required", field="message")
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise InvalidRequest("Stream field must be a boolean", field="stream")
