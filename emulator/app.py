@@ -16,7 +16,7 @@ from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from emulator import __version__
 from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
@@ -26,7 +26,7 @@ from emulator.control.console import console_redirect, wants_console
 from emulator.control.routes import PREFIX, control_router, neutral_error
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
-from emulator.core.requestlog import RequestEntry, RequestLog
+from emulator.core.requestlog import Capture, RequestEntry, RequestLog
 from emulator.core.seams import isoformat
 
 EXPOSED_HEADERS = [
@@ -228,7 +228,7 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Every response carries X-Request-Id (the caller's, if sent) and the config generation.
 
     Each request outside the control plane is also recorded in the request log when its
-    response starts.
+    response starts, with what it sent and got (`Capture`), and published once it completes.
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -240,7 +240,7 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         engine: Engine = scope["app"].state.engine
-        record = _recorder(scope, state, engine)
+        recording = _recording(scope, state, engine)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -248,37 +248,78 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
                 headers.append((b"x-request-id", rid.encode("latin-1")))
                 headers.append((b"x-emulator-generation", str(engine.generation).encode()))
                 message = {**message, "headers": headers}
-                record(message["status"])
+                if recording is not None:
+                    recording.start(message["status"], headers)
+            elif recording is not None and message["type"] == "http.response.body":
+                recording.body(message.get("body", b""), message.get("more_body", False))
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        if recording is None:
+            await app(scope, receive, send_with_id)
+            return
+
+        async def receive_copy() -> ReceiveMessage:
+            message = await receive()
+            if message["type"] == "http.request":
+                recording.capture.add_request(message.get("body", b""))
+            return message
+
+        try:
+            await app(scope, receive_copy, send_with_id)
+        finally:
+            recording.finish()  # a client that hung up mid-stream still gets its entry out
 
     return middleware
 
 
-def _recorder(scope: HTTPScope, state: dict[str, Any], engine: Engine) -> Callable[[int], None]:
-    """What to call with the status once the response starts; does nothing where unrecorded."""
-    path: str = scope["path"]
-    method: str = scope["method"]
-    if path == PREFIX or path.startswith(PREFIX + "/") or method == "OPTIONS":
-        return lambda _: None  # the control plane would fill the log with its own polling
-    log: RequestLog = scope["app"].state.request_log
-    at = isoformat(engine.clock.now())
-    started = engine.clock.monotonic()
+class _Recording:
+    """One request on its way into the request log."""
 
-    def record(status: int) -> None:
-        log.record(
-            RequestEntry(
-                request_id=state["request_id"],
-                at=at,
-                method=method,
-                path=path,
-                status=status,
-                duration_ms=round((engine.clock.monotonic() - started) * 1000, 1),
-                node=state.get("node"),
-                api=state.get("api"),
-                streaming=bool(state.get("streaming", False)),
-            )
+    __slots__ = ("at", "capture", "engine", "entry", "log", "method", "path", "published", "state")
+
+    def __init__(self, scope: HTTPScope, state: dict[str, Any], engine: Engine) -> None:
+        self.engine = engine
+        self.state = state
+        self.log: RequestLog = scope["app"].state.request_log
+        self.path: str = scope["path"]
+        self.method: str = scope["method"]
+        self.at = isoformat(engine.clock.now())  # when the request arrived
+        self.capture = Capture(scope["headers"], scope["query_string"], engine.clock.monotonic())
+        self.entry: RequestEntry | None = None
+        self.published = False
+
+    def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        state, capture = self.state, self.capture
+        capture.response_headers = headers
+        self.entry = RequestEntry(
+            request_id=state["request_id"],
+            at=self.at,
+            method=self.method,
+            path=self.path,
+            status=status,
+            duration_ms=round((self.engine.clock.monotonic() - capture.started) * 1000, 1),
+            node=state.get("node"),
+            api=state.get("api"),
+            streaming=bool(state.get("streaming", False)),
+            capture=capture,
         )
+        self.log.record(self.entry)
 
-    return record
+    def body(self, chunk: bytes, more: bool) -> None:
+        if chunk:
+            self.capture.add_response(chunk, self.engine.clock.monotonic())
+        if not more:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.entry is not None and not self.published:
+            self.published = True
+            self.log.publish(self.entry)
+
+
+def _recording(scope: HTTPScope, state: dict[str, Any], engine: Engine) -> _Recording | None:
+    """The recording of this request; None where unrecorded."""
+    path: str = scope["path"]
+    if path == PREFIX or path.startswith(PREFIX + "/") or scope["method"] == "OPTIONS":
+        return None  # the control plane would fill the log with its own polling
+    return _Recording(scope, state, engine)

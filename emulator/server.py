@@ -24,6 +24,7 @@ from emulator.config.fixtures import FixtureLibrary
 from emulator.config.model import Config
 from emulator.config.reloader import Reloader
 from emulator.core.engine import Engine
+from emulator.core.requestlog import RequestLog
 from emulator.core.store import StoreError, TinyStore
 
 
@@ -69,10 +70,13 @@ class QuietServer(uvicorn.Server):
 
     stopping = False
     stopped_by: int | None = None
+    request_log: RequestLog | None = None  # its journal streams end at once too
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.stopping = True
         stop_streams()
+        if self.request_log is not None:
+            self.request_log.close()
         await super().shutdown(sockets)
 
     @contextlib.contextmanager
@@ -152,7 +156,7 @@ def build_server(
         configure_root_logger=log_level is not None,
     )
     app.on_shutdown.append(lambda: store.close())
-    return QuietServer(
+    server = QuietServer(
         uvicorn.Config(
             app,
             loop="uvloop",
@@ -163,3 +167,5 @@ def build_server(
             timeout_graceful_shutdown=GRACE_SECONDS,
         )
     )
+    server.request_log = app.state.request_log
+    return server

@@ -5,7 +5,10 @@ Never claimed by a node.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
@@ -13,6 +16,8 @@ from litestar import Request, Response, Router, delete, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
 
 from emulator.apis.base import read_body
 from emulator.apis.registry import node_base, node_urls
@@ -30,6 +35,7 @@ from emulator.core.seams import isoformat
 
 PREFIX = "/_emulator"
 DEFAULT_JOURNAL_LIMIT = 100
+PING_SECONDS = 15.0  # keeps an idle journal stream open through proxies
 
 
 def neutral_error(error: EmulatorError) -> Response[Any]:
@@ -178,6 +184,52 @@ async def journal(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response({"capacity": log.capacity, "entries": [e.to_dict() for e in entries]})
 
 
+@get(
+    "/journal/stream",
+    summary="Server-sent events: one `event: request` (data: the journal entry) per request as"
+    " it completes, and a `: ping` comment every 15 s",
+    media_type="text/event-stream",
+)
+async def journal_stream(request: Request[Any, Any, Any]) -> ServerSentEvent:
+    log = _request_log(request)
+    queue = log.subscribe()
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        try:
+            yield ServerSentEventMessage(
+                comment="connected", data=None, sep="\n"
+            )  # headers out, so clients see it
+            while True:
+                try:
+                    entry = await asyncio.wait_for(queue.get(), PING_SECONDS)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="ping", data=None, sep="\n")
+                    continue
+                if entry is None:  # the server is shutting down
+                    return
+                yield ServerSentEventMessage(
+                    event="request", data=json.dumps(entry.to_dict()), sep="\n"
+                )
+        finally:
+            log.unsubscribe(queue)
+
+    return ServerSentEvent(events(), headers={"Cache-Control": "no-cache"})
+
+
+@get(
+    "/journal/{request_id:str}",
+    summary="One journal entry with its request headers (credentials redacted) and body, and its"
+    " response headers and body or stream frames (ms since the request arrived); bodies capped"
+    " at 64 KiB",
+)
+async def journal_entry(request: Request[Any, Any, Any]) -> Response[Any]:
+    request_id = request.path_params["request_id"]
+    entry = _request_log(request).find(request_id)
+    if entry is None:
+        return neutral_error(NotFound(f"No journal entry for request '{request_id}'"))
+    return Response(entry.detail())
+
+
 @post(
     "/reset",
     summary="Forget every thread, idempotency record, journal entry, rate-limit bucket and fault"
@@ -299,6 +351,8 @@ def control_router(token: str | None) -> Router:
             thread_as_fixture,
             delete_thread,
             journal,
+            journal_stream,
+            journal_entry,
             reset,
             reload,
             get_config,
