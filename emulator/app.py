@@ -10,7 +10,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, route
-from litestar.config.cors import CORSConfig
 from litestar.enums import HttpMethod, ScopeType
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
@@ -23,7 +22,9 @@ from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
 from emulator.control.console import console_redirect, wants_console
+from emulator.control.hosts import HostPolicy
 from emulator.control.routes import PREFIX, control_router, neutral_error
+from emulator.control.security import security_middleware
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
 from emulator.core.requestlog import Capture, RequestEntry, RequestLog
@@ -45,6 +46,7 @@ def build_app(
     *,
     routes: Sequence[tuple[str, str, Endpoint]] = API_ROUTES,
     control_token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
     reloader: Reloader | None = None,
     watch_config: bool = False,
     request_log: RequestLog | None = None,
@@ -52,6 +54,9 @@ def build_app(
     configure_root_logger: bool = True,
 ) -> Litestar:
     """The app for an engine. `control_token`, when set, guards `/_emulator/`.
+
+    The control plane answers only Host values naming this server: its own names and address,
+    and `allowed_hosts` (see emulator/control/security.py for every rule).
 
     `request_log` keeps the recent requests for GET /_emulator/journal (by default the last 500).
 
@@ -68,14 +73,8 @@ def build_app(
     app = Litestar(
         route_handlers=[
             *(_handler(path, method, eps) for (method, path), eps in table.items()),
-            control_router(control_token),
+            control_router(),
         ],
-        cors_config=CORSConfig(
-            allow_origins=["*"],
-            allow_headers=["*"],
-            allow_methods=["*"],
-            expose_headers=EXPOSED_HEADERS,
-        ),
         openapi_config=OpenAPIConfig(
             title="chat-api-emulator",
             version=__version__,
@@ -91,7 +90,13 @@ def build_app(
     )
     # Outermost, around Litestar's own exception and CORS layers: route middleware would miss
     # the 404s and 405s Litestar answers before any route matches.
-    app.asgi_handler = _request_id_middleware(app.asgi_handler)
+    guarded = security_middleware(
+        app.asgi_handler,
+        hosts=HostPolicy.of(allowed_hosts),
+        token=control_token,
+        exposed_headers=EXPOSED_HEADERS,
+    )
+    app.asgi_handler = _request_id_middleware(guarded)
     app.state.engine = engine
     app.state.dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}
     app.state.reloader = reloader

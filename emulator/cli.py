@@ -103,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
         default=_env("CONTROL_TOKEN"),
         help="token for /_emulator/ when bound beyond loopback [EMULATOR_CONTROL_TOKEN]",
     )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[h for h in (_env("ALLOWED_HOSTS") or "").split(",") if h.strip()],
+        metavar="NAME",
+        help="another Host name the control plane answers to (repeatable; .example.test for a "
+        "domain and its subdomains) [EMULATOR_ALLOWED_HOSTS, comma-separated]",
+    )
 
     check = commands.add_parser(
         "check", help="validate a config file; exit 1 on errors", formatter_class=HELP

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -44,6 +44,7 @@ def run(
             config_file=config.path,
             fixtures=args.fixtures,
             control_token=control_token,
+            allowed_hosts=args.allowed_host,
             watch_config=reload,
             log_level=args.log_level,
         )
@@ -134,6 +135,7 @@ def build_server(
     config_file: str | os.PathLike[str] | None = None,
     fixtures: str | os.PathLike[str] | None = None,
     control_token: str | None = None,
+    allowed_hosts: Sequence[str] = (),
     watch_config: bool = False,
     log_level: str | None = "info",
 ) -> QuietServer:
@@ -142,7 +144,8 @@ def build_server(
     `data` is the store's directory (None: in memory only). `config_file` is what
     POST /_emulator/reload and the watcher read (None: the config came from elsewhere).
     `log_level` None leaves the process's logging as its host set it up, for a server embedded
-    in another program (a test run). Raises StoreError when the data directory cannot be opened.
+    in another program (a test run). `allowed_hosts` are more Host names the control plane
+    answers to (--allowed-host). Raises StoreError when the data directory cannot be opened.
     """
     store = TinyStore(data)
     library = FixtureLibrary(fixtures) if fixtures is not None else None
@@ -151,6 +154,7 @@ def build_server(
     app = build_app(
         engine,
         control_token=control_token,
+        allowed_hosts=allowed_hosts,
         reloader=reloader,
         watch_config=watch_config,
         configure_root_logger=log_level is not None,

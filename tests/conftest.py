@@ -65,6 +65,8 @@ nodes:
 KEY = "sk-support-123"
 # Read-only: some clients (httpx-sse) add headers to the dict they are given.
 AUTH: Mapping[str, str] = MappingProxyType({"Authorization": f"Bearer {KEY}"})
+# What a state-changing control-plane call must declare (the CSRF rule).
+CONTROL: Mapping[str, str] = MappingProxyType({"X-Emulator-Client": "pytest"})
 
 
 class FakeClock:

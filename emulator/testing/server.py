@@ -137,7 +137,10 @@ class EmulatorServer:
             target=self._serve, name=f"emulator-server-{self.port}", daemon=True
         )
         self._thread.start()
-        self._client = httpx.Client(base_url=self.url, timeout=self.timeout)
+        # Declares itself on every control-plane call: state-changing ones need it (CSRF rule).
+        self._client = httpx.Client(
+            base_url=self.url, timeout=self.timeout, headers={"X-Emulator-Client": "pytest"}
+        )
         try:
             self._generation = self._wait_healthy()["generation"]
         except BaseException:

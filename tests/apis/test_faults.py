@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.apis.realism import APIS, serve, thread_count
+from tests.conftest import CONTROL
 
 MESSAGE = "one two three four five"
 INTERNAL = "Internal server error"
@@ -121,7 +122,7 @@ def test_times_fails_the_first_n_matching_requests_then_succeeds() -> None:
     with serve("widget", "faults: [{status: 503, times: 2}]") as client:
         statuses = [spec.stream(client, MESSAGE).status_code for _ in range(4)]
         assert statuses == [503, 503, 200, 200]
-        client.post("/_emulator/reset")
+        client.post("/_emulator/reset", headers=CONTROL)
         assert spec.stream(client, MESSAGE).status_code == 503
 
 

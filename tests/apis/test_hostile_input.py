@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.apis.golden import APIS_CONFIG
-from tests.conftest import make_app
+from tests.conftest import CONTROL, make_app
 
 # (path, credentials, the API's 400 body for a body that is not usable JSON)
 ROUTES: dict[str, tuple[str, dict[str, str], Any]] = {
@@ -81,7 +81,7 @@ def test_a_pair_of_surrogates_is_one_character_and_welcome(client: Any) -> None:
     assert response.status_code == 200
     thread = client.get(f"/_emulator/threads/{response.json()['threadId']}").json()
     assert thread["messages"][0]["content"] == "smile 😀"
-    client.post("/_emulator/reset")
+    client.post("/_emulator/reset", headers=CONTROL)
 
 
 @pytest.mark.parametrize("api", ROUTES)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.apis.realism import APIS, serve, thread_count
-from tests.conftest import FakeClock
+from tests.conftest import CONTROL, FakeClock
 
 LIMIT = "rate_limit: {requests: 2, per_seconds: 60}"
 
@@ -90,7 +90,7 @@ def test_reset_refills_the_buckets() -> None:
     with serve("interlocute", "rate_limit: {requests: 1, per_seconds: 60}") as client:
         assert spec.chat(client, "hi").status_code == 200
         assert spec.chat(client, "hi").status_code == 429
-        client.post("/_emulator/reset")
+        client.post("/_emulator/reset", headers=CONTROL)
         assert spec.chat(client, "hi").status_code == 200
 
 
@@ -101,5 +101,7 @@ def test_a_reload_that_changes_the_limit_starts_afresh() -> None:
         assert spec.chat(client, "hi").status_code == 429
         new = "version: 1\nnodes:\n  n: {api: interlocute, name: N, model: echo,\n"
         new += "      rate_limit: {requests: 2, per_seconds: 60}}\n"
-        assert client.put("/_emulator/config", content=new).json()["applied"] is True
+        assert (
+            client.put("/_emulator/config", headers=CONTROL, content=new).json()["applied"] is True
+        )
         assert [spec.chat(client, "hi").status_code for _ in range(3)] == [200, 200, 429]

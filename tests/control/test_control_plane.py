@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.conftest import AUTH
+from tests.conftest import AUTH, CONTROL
 
 
 def test_health(client: TestClient[Any]) -> None:
@@ -43,11 +43,15 @@ def test_threads_list_detail_delete_and_reset(client: TestClient[Any]) -> None:
     assert assistant["id"] == first["messageId"]
     assert assistant["model"] == "gpt-4o"
 
-    assert client.delete(f"/_emulator/threads/{first['threadId']}").status_code == 204
+    assert (
+        client.delete(f"/_emulator/threads/{first['threadId']}", headers=CONTROL).status_code == 204
+    )
     assert client.get(f"/_emulator/threads/{first['threadId']}").status_code == 404
-    assert client.delete(f"/_emulator/threads/{first['threadId']}").status_code == 404
+    assert (
+        client.delete(f"/_emulator/threads/{first['threadId']}", headers=CONTROL).status_code == 404
+    )
 
-    assert client.post("/_emulator/reset").json() == {"status": "reset"}
+    assert client.post("/_emulator/reset", headers=CONTROL).json() == {"status": "reset"}
     assert client.get("/_emulator/threads").json()["threads"] == []
 
 

@@ -17,7 +17,7 @@ from emulator.core.engine import Engine
 from emulator.core.requestlog import RequestLog
 from emulator.core.store import TinyStore
 from tests.apis.golden import APIS_CONFIG
-from tests.conftest import AUTH, TEST_CONFIG
+from tests.conftest import AUTH, CONTROL, TEST_CONFIG
 
 JOURNAL = "/_emulator/journal"
 
@@ -165,7 +165,7 @@ def test_limit_may_not_exceed_a_small_cap(small: TestClient[Any]) -> None:
 def test_reset_clears_the_journal(client: TestClient[Any]) -> None:
     client.post("/chat", json={"content": "hi"}, headers=AUTH)
     assert len(entries(client)) == 1
-    client.post("/_emulator/reset")
+    client.post("/_emulator/reset", headers=CONTROL)
     assert entries(client) == []
 
 

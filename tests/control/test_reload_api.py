@@ -17,7 +17,7 @@ from emulator.config.loader import load_config
 from emulator.config.reloader import PUT_SOURCE, Reloader
 from emulator.core.engine import Engine
 from emulator.core.store import TinyStore
-from tests.conftest import AUTH, TEST_CONFIG
+from tests.conftest import AUTH, CONTROL, TEST_CONFIG
 
 NEW_NODE = """
   helper:
@@ -55,7 +55,7 @@ def test_reload_applies_the_file_and_says_what_changed(client: TestClient[Any], 
     thread = client.post("/nodes/support/chat", json={"content": "hours"}, headers=AUTH).json()
     text = TEST_CONFIG.replace("We are open 9 to 5.", "Open all night.")
     path.write_text(text.replace("  echo:", NEW_NODE + "  echo:").split("  slow:")[0])
-    result = client.post("/_emulator/reload").json()
+    result = client.post("/_emulator/reload", headers=CONTROL).json()
     assert result == {
         "applied": True,
         "generation": 2,
@@ -79,7 +79,7 @@ def test_reload_applies_the_file_and_says_what_changed(client: TestClient[Any], 
 
 def test_reload_of_an_unchanged_file_applies_nothing(client: TestClient[Any], path: Path) -> None:
     path.write_text("# a comment moves every node down a line\n" + TEST_CONFIG)
-    result = client.post("/_emulator/reload").json()
+    result = client.post("/_emulator/reload", headers=CONTROL).json()
     assert result["applied"] is False and result["generation"] == 1
     assert result["changes"] == {"added": [], "removed": [], "changed": []}
 
@@ -88,7 +88,7 @@ def test_a_broken_file_keeps_the_last_good_config_until_fixed(
     client: TestClient[Any], path: Path
 ) -> None:
     path.write_text(TEST_CONFIG.replace("api: interlocute", "api: openai", 1))
-    result = client.post("/_emulator/reload").json()
+    result = client.post("/_emulator/reload", headers=CONTROL).json()
     assert result["applied"] is False and result["generation"] == 1
     assert result["error"].startswith(f"{path}:5:10: api: expected one of")
     assert result["errors"][0]["line"] == 5 and result["errors"][0]["column"] == 10
@@ -97,7 +97,9 @@ def test_a_broken_file_keeps_the_last_good_config_until_fixed(
     assert client.post("/nodes/echo/chat", json={"content": "hi"}).status_code == 200
 
     path.write_text(TEST_CONFIG)
-    assert client.post("/_emulator/reload").json()["applied"] is False  # nothing changed
+    assert (
+        client.post("/_emulator/reload", headers=CONTROL).json()["applied"] is False
+    )  # nothing changed
     body = health(client)
     assert body["status"] == "ok" and body["config"]["error"] is None
     assert body["generation"] == 1
@@ -107,7 +109,7 @@ def test_put_config_applies_a_document_without_touching_disk(
     client: TestClient[Any], path: Path
 ) -> None:
     document = TEST_CONFIG + NEW_NODE
-    response = client.put("/_emulator/config", content=document.encode())
+    response = client.put("/_emulator/config", headers=CONTROL, content=document.encode())
     assert response.status_code == 200
     assert response.json()["applied"] is True
     assert response.json()["changes"]["added"] == ["helper"]
@@ -116,7 +118,7 @@ def test_put_config_applies_a_document_without_touching_disk(
     assert path.read_text() == TEST_CONFIG
 
     # The file is the source of truth again once it is reloaded.
-    result = client.post("/_emulator/reload").json()
+    result = client.post("/_emulator/reload", headers=CONTROL).json()
     assert result["applied"] is True and result["changes"]["removed"] == ["helper"]
     assert health(client)["config"]["path"] == str(path)
 
@@ -125,7 +127,7 @@ def test_put_config_answers_422_with_every_error(client: TestClient[Any]) -> Non
     document = TEST_CONFIG.replace("kind: lorem", "kind: lorme").replace(
         "order (ORD-", "order (ORD-("
     )
-    response = client.put("/_emulator/config", content=document.encode())
+    response = client.put("/_emulator/config", headers=CONTROL, content=document.encode())
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert [(e["file"], e["line"]) for e in errors] == [(PUT_SOURCE, 14), (PUT_SOURCE, 34)]
@@ -135,7 +137,7 @@ def test_put_config_answers_422_with_every_error(client: TestClient[Any]) -> Non
 
 
 def test_put_an_empty_body_is_422(client: TestClient[Any]) -> None:
-    response = client.put("/_emulator/config", content=b"")
+    response = client.put("/_emulator/config", headers=CONTROL, content=b"")
     assert response.status_code == 422
     assert "empty" in response.json()["errors"][0]["message"]
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
+from tests.conftest import CONTROL
 from tests.e2e.server import Server
 
 pytestmark = pytest.mark.subprocess
@@ -210,7 +211,7 @@ def test_a_broken_save_keeps_the_last_good_config(server: Server, config: Path, 
         assert re.search(r"nodes\.yaml:\d+:\d+: ", error), error
     assert bad["generation"] == good["generation"]
     assert reply(server, "x") == "good x"  # nothing half-applied
-    forced = httpx.post(f"{server.url}/_emulator/reload").json()
+    forced = httpx.post(f"{server.url}/_emulator/reload", headers=CONTROL).json()
     assert forced["applied"] is False and forced["error"] == error
     logged = [line for line in server.output[seen:] if expected in line]
     assert len(logged) == 1, logged  # the same error again is not logged again

@@ -1,0 +1,225 @@
+"""Who may reach what: the control plane's Host, Origin, CSRF and token rules, and CORS.
+
+One ASGI layer, outside Litestar's routing, so that every path (the OpenAPI schema, the console,
+unknown routes, preflights) gets the same rules:
+
+- The control plane (`/_emulator`, everything under it, and `/`, where browsers get the console)
+  answers only Host values naming this server (see hosts.py), and no foreign Origin: a request
+  or preflight from another origin is refused, and no CORS header grants one.
+- A state-changing control-plane request (POST, PUT, PATCH, DELETE) needs `X-Emulator-Client`
+  or a JSON content type. A cross-site page can send neither without a preflight, and the
+  preflight is refused: a form post or a text/plain `fetch` never gets through.
+- With a control token, every control-plane request but the console's static files needs
+  `Authorization: Bearer <token>`.
+- The chat APIs are open to every origin, credentials included: the request's Origin is
+  reflected with `Access-Control-Allow-Credentials: true` and `Vary: Origin`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterable, Sequence
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+
+from emulator.control.hosts import HostPolicy, split_host
+
+CONTROL_PREFIX = "/_emulator"
+CONSOLE_FILES = "/_emulator/ui"
+CLIENT_HEADER = "x-emulator-client"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PREFLIGHT_MAX_AGE = "600"
+API_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
+
+def is_control_path(path: str) -> bool:
+    """The control plane's paths: `/_emulator`, under it, and `/` (the console for browsers)."""
+    return path in ("/", CONTROL_PREFIX) or path.startswith(CONTROL_PREFIX + "/")
+
+
+def security_middleware(
+    app: ASGIApp,
+    *,
+    hosts: HostPolicy,
+    token: str | None,
+    exposed_headers: Sequence[str],
+) -> ASGIApp:
+    """`app` behind the rules above."""
+    exposed = ", ".join(exposed_headers).encode()
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        if is_control_path(scope["path"]):
+            refusal = _foreign(scope, headers, hosts)
+            if refusal is None and _is_preflight(scope, headers):  # from this server's own origin
+                await _answer(send, 204, None, _preflight_headers(headers, credentials=False))
+                return
+            refusal = refusal or _undeclared(scope, headers, token)
+            if refusal is not None:
+                await _answer(send, *refusal)
+                return
+            await app(scope, receive, _with_cors(send, headers.get("origin"), b"", False))
+            return
+        if _is_preflight(scope, headers):
+            await _answer(send, 204, None, _preflight_headers(headers, credentials=True))
+            return
+        await app(scope, receive, _with_cors(send, headers.get("origin"), exposed, True))
+
+    return middleware
+
+
+Refusal = tuple[int, str, list[tuple[bytes, bytes]]]
+
+
+def _foreign(scope: HTTPScope, headers: dict[str, str], hosts: HostPolicy) -> Refusal | None:
+    """A refusal (status, message, extra headers) for a control-plane request that comes under
+    another name (DNS rebinding) or from another origin; None if it does not."""
+    bound = _bound(scope)
+    host = headers.get("host")
+    if host is not None and not hosts.allows(split_host(host)[0], bound):
+        shown = host[:100].encode("ascii", "replace").decode()
+        return (
+            403,
+            (
+                f"Host '{shown}' does not name this server, so the control plane is closed to it "
+                "(a defence against DNS rebinding). Use localhost or 127.0.0.1, or start the "
+                "emulator with --allowed-host NAME."
+            ),
+            [],
+        )
+    origin = headers.get("origin")
+    if origin is not None and not hosts.allows_origin(origin, host or "", bound):
+        return 403, "The control plane answers no other origin (cross-origin request refused)", []
+    return None
+
+
+def _undeclared(scope: HTTPScope, headers: dict[str, str], token: str | None) -> Refusal | None:
+    """A refusal for a control-plane request without the token, or a state-changing one that
+    does not declare itself; None if it may go on."""
+    if token is not None and not _console_file(scope) and not _bearer_matches(headers, token):
+        return (
+            401,
+            "This control plane needs Authorization: Bearer <token>",
+            [(b"www-authenticate", b'Bearer realm="emulator control plane"')],
+        )
+    if scope["method"] in STATE_CHANGING and not _declared(headers):
+        return (
+            403,
+            (
+                "A state-changing control-plane request needs the header X-Emulator-Client (any "
+                "value) or Content-Type: application/json, which a web page cannot send to another "
+                "site without asking first (a defence against cross-site requests)."
+            ),
+            [],
+        )
+    return None
+
+
+def _bound(scope: HTTPScope) -> str | None:
+    server = scope.get("server")
+    return str(server[0]) if server else None
+
+
+def _console_file(scope: HTTPScope) -> bool:
+    """The console's static files (and `/`) load by navigation, which cannot carry a token: the
+    console asks for it and sends it with each call. They hold nothing secret."""
+    path: str = scope["path"]
+    reading = scope["method"] in ("GET", "HEAD")
+    return reading and (path in ("/", CONSOLE_FILES) or path.startswith(CONSOLE_FILES + "/"))
+
+
+def _bearer_matches(headers: dict[str, str], token: str) -> bool:
+    scheme, _, sent = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(sent.strip().encode(), token.encode())
+
+
+def _declared(headers: dict[str, str]) -> bool:
+    """The request says it is not a plain form post: a custom header or a JSON body."""
+    if headers.get(CLIENT_HEADER, "").strip():
+        return True
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "application/json"
+
+
+def _is_preflight(scope: HTTPScope, headers: dict[str, str]) -> bool:
+    return (
+        scope["method"] == "OPTIONS"
+        and "origin" in headers
+        and "access-control-request-method" in headers
+    )
+
+
+def _preflight_headers(headers: dict[str, str], *, credentials: bool) -> list[tuple[bytes, bytes]]:
+    answer = [
+        (b"access-control-allow-origin", headers["origin"].encode("latin-1")),
+        (b"access-control-allow-methods", API_METHODS.encode()),
+        (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
+        (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+    ]
+    requested = headers.get("access-control-request-headers")
+    if requested:
+        # With credentials a browser takes no `*`: name the headers it asked for.
+        answer.append((b"access-control-allow-headers", requested.encode("latin-1")))
+    if credentials:
+        answer.append((b"access-control-allow-credentials", b"true"))
+    return answer
+
+
+def _with_cors(send: Send, origin: str | None, exposed: bytes, credentials: bool) -> Send:
+    """`send` with CORS headers for `origin` on the response's start (and Vary: Origin)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if not name.lower().startswith(b"access-control-") and name.lower() != b"vary"
+            ]
+            kept.append((b"vary", _vary(message.get("headers", []))))
+            if origin is not None:
+                kept.append((b"access-control-allow-origin", origin.encode("latin-1")))
+                if credentials:
+                    kept.append((b"access-control-allow-credentials", b"true"))
+                if exposed:
+                    kept.append((b"access-control-expose-headers", exposed))
+            message = {**message, "headers": kept}
+        await send(message)
+
+    return sending
+
+
+def _vary(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """The response's Vary with Origin added: one header, so caches and clients read it whole."""
+    names = [v.strip() for n, value in headers if n.lower() == b"vary" for v in value.split(b",")]
+    if not any(name.lower() == b"origin" for name in names):
+        names.append(b"Origin")
+    return b", ".join(name for name in names if name)
+
+
+async def _answer(
+    send: Send, status: int, message: str | None, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """A whole response: the control plane's error body for `message`, or no body."""
+    body = b""
+    if message is not None:
+        code = "unauthorized" if status == 401 else "forbidden"
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        headers = [*headers, (b"content-type", b"application/json")]
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _headers(scope: HTTPScope) -> dict[str, str]:
+    """The request's headers by lower-case name (the first of each), as text."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return found
