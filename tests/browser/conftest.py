@@ -9,11 +9,14 @@ In CI (`CI` set) a missing browser is an error instead: `.ci/run` installs it.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from tests.e2e.server import Server
@@ -143,16 +146,46 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.stats.setdefault(f"browser tests skipped ({MISSING})", []).extend(_skipped)
 
 
-@pytest.fixture(scope="session")
-def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+class GuardedServer(Server):
+    """A server started with `--control-token`: its health check needs the token too."""
+
+    def __init__(self, config: Path, token: str, *args: str) -> None:
+        super().__init__(config, "--control-token", token, *args)
+        self.token = token
+
+    def _wait_healthy(self, deadline: float) -> None:
+        auth = {"Authorization": f"Bearer {self.token}"}
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/_emulator/health", headers=auth).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise TimeoutError("server never became healthy")
+
+
+@contextmanager
+def serve(
+    tmp_path_factory: pytest.TempPathFactory, *, control_token: str | None = None
+) -> Iterator[Server]:
+    """A real `emulator serve` of CONFIG on a free port, stopped afterwards."""
     folder = tmp_path_factory.mktemp("console")
     config = folder / "nodes.yaml"
     config.write_text(CONFIG, encoding="utf-8")
-    server = Server(config, "--memory", "--seed", "7").start()
+    args = ("--memory", "--seed", "7")
+    server = (
+        GuardedServer(config, control_token, *args) if control_token else Server(config, *args)
+    ).start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serve(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -181,6 +214,7 @@ class Console:
     page: Page
     server: Server
     foreign: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)  # origins besides the server's
 
     def url(self, hash_: str = "") -> str:
         return f"{self.server.url}/_emulator/ui/{hash_}"
@@ -209,12 +243,14 @@ def console(browser: Browser, emulator_server: Server) -> Iterator[Console]:
         permissions=["clipboard-read", "clipboard-write"],
     )
     context.set_default_timeout(10_000)
-    origin = emulator_server.url
     result = Console(context.new_page(), emulator_server)
 
     def guard(route: Route) -> None:
         url = route.request.url
-        if url.startswith((origin + "/", "data:", "blob:")) or url == origin:
+        origins = [emulator_server.url, *result.allowed]
+        if url.startswith(("data:", "blob:")) or any(
+            url == origin or url.startswith(origin + "/") for origin in origins
+        ):
             route.continue_()
         else:
             result.foreign.append(url)
@@ -229,9 +265,3 @@ def console(browser: Browser, emulator_server: Server) -> Iterator[Console]:
         context.close()
     assert not result.foreign, f"the console tried to leave its origin: {result.foreign}"
     assert not errors, f"uncaught errors in the page: {errors}"
-
-
-def reset(server: Server) -> None:
-    import httpx
-
-    httpx.post(f"{server.url}/_emulator/reset", headers={"X-Emulator-Client": "pytest"})

@@ -75,7 +75,13 @@ async function pollHealth() {
       document.dispatchEvent(new CustomEvent("console:health", { detail: health }));
     }
   } catch (error) {
-    if (error.status !== 401) renderStatus(null, true);
+    if (error.status === 401) {
+      const el = document.getElementById("server-status");
+      el.classList.remove("ok", "degraded", "down");
+      el.querySelector(".status-text").textContent = "sign-in needed";
+    } else {
+      renderStatus(null, true);
+    }
   }
 }
 
@@ -110,6 +116,8 @@ function start() {
   setUpLogin();
   for (const view of Object.values(VIEWS)) view?.init?.(state);
   window.addEventListener("hashchange", route);
+  // A view that changed the server (a config save, a reset) asks for fresh state at once.
+  document.addEventListener("console:poll", () => pollHealth());
   route();
   pollHealth();
   setInterval(() => {

@@ -170,4 +170,5 @@ async function save() {
   loaded = { ...loaded, text: els.text.value };
   await load(true);
   els.status.textContent = applied;
+  document.dispatchEvent(new CustomEvent("console:poll"));
 }
