@@ -23,6 +23,7 @@ from emulator.app import build_app
 from emulator.config.fixtures import FixtureLibrary
 from emulator.config.model import Config
 from emulator.config.reloader import Reloader
+from emulator.connections import Limits, limited_protocol, redact_access_log
 from emulator.core.engine import Engine
 from emulator.core.requestlog import RequestLog
 from emulator.core.store import StoreError, TinyStore
@@ -55,6 +56,7 @@ def run(
 
 
 GRACE_SECONDS = 2
+DEFAULT_LIMITS = Limits()
 """After Ctrl-C, how long a response that cannot end at once (a client that stopped reading,
 a slow non-streaming reply) may take before uvicorn cuts it. Open streams end at once."""
 
@@ -138,6 +140,7 @@ def build_server(
     allowed_hosts: Sequence[str] = (),
     watch_config: bool = False,
     log_level: str | None = "info",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> QuietServer:
     """The uvicorn server for `config`, ready for `run(sockets=[...])` or `serve(...)`.
 
@@ -145,7 +148,8 @@ def build_server(
     POST /_emulator/reload and the watcher read (None: the config came from elsewhere).
     `log_level` None leaves the process's logging as its host set it up, for a server embedded
     in another program (a test run). `allowed_hosts` are more Host names the control plane
-    answers to (--allowed-host). Raises StoreError when the data directory cannot be opened.
+    answers to (--allowed-host). `limits` bounds idle and slow connections and how many are
+    served at once. Raises StoreError when the data directory cannot be opened.
     """
     store = TinyStore(data)
     library = FixtureLibrary(fixtures) if fixtures is not None else None
@@ -164,12 +168,15 @@ def build_server(
         uvicorn.Config(
             app,
             loop="uvloop",
-            http="httptools",
+            http=limited_protocol(limits),
             log_level=log_level.lower() if log_level else None,
             log_config=LOGGING_CONFIG if log_level else None,
             lifespan="on",
             timeout_graceful_shutdown=GRACE_SECONDS,
+            timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]  # a float works
+            limit_concurrency=limits.cap(),
         )
     )
     server.request_log = app.state.request_log
+    redact_access_log()  # after uvicorn.Config, which configures its loggers
     return server

@@ -10,10 +10,13 @@ import uvicorn
 
 from emulator.apis.registry import TRANSCRIBERS, dialect
 from emulator.config.fixtures import FixtureLibrary
+from emulator.connections import KEEP_ALIVE_SECONDS, Limits, limited_protocol, redact_access_log
 from emulator.record.proxy import Proxy, build_proxy
 from emulator.record.recorder import Recorder, RecordMode
 from emulator.record.upstream import HttpxUpstream, public_url
 from emulator.server import GRACE_SECONDS, QuietServer, run_until_stopped
+
+LIMITS = Limits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +53,15 @@ def run(settings: RecordSettings, sock: socket.socket) -> int:
         uvicorn.Config(
             build_proxy(proxy),
             loop="uvloop",
-            http="httptools",
+            http=limited_protocol(LIMITS),
             log_level=settings.log_level.lower(),
             lifespan="on",
             timeout_graceful_shutdown=GRACE_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            limit_concurrency=LIMITS.cap(),
             server_header=False,  # the upstream's Server and Date headers pass through
             date_header=False,
         )
     )
+    redact_access_log()  # a forwarded ?api_key= stays out of the log
     return run_until_stopped(server, sock)

@@ -182,6 +182,15 @@ def test_broken_http_and_hang_ups_leave_the_server_serving(server: Server) -> No
     assert "Traceback" not in server.text
 
 
+def test_query_credentials_never_reach_the_access_log(server: Server) -> None:
+    url = f"{server.url}/nodes/support/chat?api_key=sk-leak-999&lang=en"
+    assert httpx.post(url, json={"content": "hi"}, headers={"Authorization": f"Bearer {KEY}"})
+    assert httpx.get(f"{server.url}/_emulator/health?token=tk-leak-888").status_code == 200
+    server.stop()
+    assert '"POST /nodes/support/chat?api_key=[REDACTED]&lang=en HTTP/1.1" 200' in server.text
+    assert "leak" not in server.text
+
+
 def test_sigkill_right_after_replies_loses_no_acknowledged_message(
     config: Path, tmp_path: Path
 ) -> None:

@@ -1,0 +1,127 @@
+"""What one connection may hold, and what the access log may show.
+
+uvicorn closes a keep-alive connection left idle after a response, but not a connection that
+never sends a byte, nor one that sends half a request and stops: enough of those use up every
+file descriptor and no other client gets in. `Limits` bounds all three, and the number of
+connections served at once; `limited_protocol` applies them to uvicorn's httptools protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import resource
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlencode
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+KEEP_ALIVE_SECONDS = 5
+REQUEST_READ_SECONDS = 30
+RESERVED_DESCRIPTORS = 100  # for the store, the config watcher, logs and the listening socket
+
+
+def connection_cap() -> int:
+    """How many connections are served at once: the open-file limit less some for the server's
+    own files, so a crowd of clients is answered 503 instead of leaving none for anyone."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 10_000
+    return max(32, min(10_000, soft - RESERVED_DESCRIPTORS))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """`keep_alive`: seconds a connection may sit idle, before its first request or between
+    requests. `request_read`: seconds from a request's first byte to its last (the headers and
+    the whole body). `max_connections`: connections served at once; beyond it, uvicorn answers
+    503 at once. The defaults are documented in the README."""
+
+    keep_alive: float = KEEP_ALIVE_SECONDS
+    request_read: float = REQUEST_READ_SECONDS
+    max_connections: int | None = None  # None: connection_cap()
+
+    def cap(self) -> int:
+        return self.max_connections if self.max_connections is not None else connection_cap()
+
+
+def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol, closing connections idle or slow beyond `limits` (uvicorn's
+    `timeout_keep_alive` must be `limits.keep_alive` too: it times the idle gaps after a
+    response)."""
+
+    class LimitedProtocol(HttpToolsProtocol):
+        _read_deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            # Idle from the start: uvicorn only arms this after a first response.
+            self.timeout_keep_alive_task = self.loop.call_later(
+                limits.keep_alive, self.timeout_keep_alive_handler
+            )
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._cancel_read_deadline()
+            self._read_deadline = self.loop.call_later(limits.request_read, self._read_too_slow)
+
+        def on_message_complete(self) -> None:
+            self._cancel_read_deadline()
+            super().on_message_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_read_deadline()
+            super().connection_lost(exc)
+
+        def _cancel_read_deadline(self) -> None:
+            if self._read_deadline is not None:
+                self._read_deadline.cancel()
+                self._read_deadline = None
+
+        def _read_too_slow(self) -> None:
+            self._read_deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()  # as a hang-up: a handler reading the body sees one
+
+    return LimitedProtocol
+
+
+# Query parameters that carry credentials: api_key, apiKey, key, token, access_token, secret,
+# password, auth, sig / signature, jwt, code...
+SECRET_PARAM = re.compile(r"key|token|secret|passw|auth|sig|jwt|credential|session|code", re.I)
+JWT_SHAPED = re.compile(r"^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
+REDACTED = "[REDACTED]"
+
+
+def redact_query(path: str) -> str:
+    """A path with the values of credential-like query parameters (and JWT-shaped values)
+    replaced by [REDACTED]."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    pairs = [
+        (name, REDACTED if SECRET_PARAM.search(name) or JWT_SHAPED.match(value) else value)
+        for name, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    return f"{base}?{urlencode(pairs, safe='[]', quote_via=quote)}"
+
+
+class RedactQuery(logging.Filter):
+    """uvicorn's access log line, with query credentials redacted (`?api_key=sk-...`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_query(args[2]), *args[3:])
+        return True
+
+
+_REDACT = RedactQuery()
+
+
+def redact_access_log() -> None:
+    """Install the redaction on uvicorn's access logger (once per process)."""
+    logger = logging.getLogger("uvicorn.access")
+    if _REDACT not in logger.filters:
+        logger.addFilter(_REDACT)
