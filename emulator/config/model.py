@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, TypeVar
 
+import regex
+
 V = TypeVar("V")
 
 ApiName = Literal["interlocute", "agent-slug", "sentientone", "widget"]
@@ -59,9 +61,12 @@ class Matcher:
 
     contains: str | None = None
     equals: str | None = None
-    regex: re.Pattern[str] | None = None
+    # Compiled once per config generation with the `regex` module, for its match timeout.
+    regex: regex.Pattern[str] | None = None
     turn: int | None = None
     any: bool = False
+    # Where the regex was written, to name it when it times out; not part of what it does.
+    regex_at: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

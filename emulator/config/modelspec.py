@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import PurePath
+
+import regex
 
 from emulator.config.checks import Checker, did_you_mean
 from emulator.config.model import MODEL_KINDS, Matcher, ModelKind, ModelSpec, Rule, frozen_map
@@ -65,15 +66,22 @@ def build_matcher(c: Checker, value: YValue | None, key: str = "when") -> Matche
     regex_value = c.get(m, "regex")
     contains = c.string(c.get(m, "contains"), "contains")
     equals = c.string(c.get(m, "equals"), "equals")
-    regex = _regex(c, regex_value)
+    pattern = _regex(c, regex_value)
     turn = c.integer(c.get(m, "turn"), "turn", 1)
     any_ = c.boolean(c.get(m, "any"), "any")
     if all(c.get(m, name) is None for name in MATCHER_KEYS):
         c.error(m.loc, f"{key}: needs at least one of {', '.join(MATCHER_KEYS)}")
         return None
-    if regex_value is not None and regex is None:
+    if regex_value is not None and pattern is None:
         return None
-    return Matcher(contains=contains, equals=equals, regex=regex, turn=turn, any=bool(any_))
+    return Matcher(
+        contains=contains,
+        equals=equals,
+        regex=pattern,
+        turn=turn,
+        any=bool(any_),
+        regex_at=regex_value.loc if regex_value is not None else None,
+    )
 
 
 def template_text(
@@ -215,15 +223,15 @@ def _sources(c: Checker, value: YValue | None, knowledge_ids: Sequence[str]) -> 
     return tuple(found)
 
 
-def _regex(c: Checker, value: YValue | None) -> re.Pattern[str] | None:
+def _regex(c: Checker, value: YValue | None) -> regex.Pattern[str] | None:
     text = c.string(value, "regex")
     if text is None or value is None:
         return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. FutureWarning "possible nested set"
-            return re.compile(text)
-    except re.error as exc:
+            return regex.compile(text)
+    except regex.error as exc:
         c.error(value.loc, f"regex: invalid regular expression: {exc}")
         return None
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import regex
 from faker import Faker
 
 from emulator.config.model import Matcher, ModelSpec, Node, Rule
@@ -16,6 +17,12 @@ from emulator.core.fixtures import FixtureTurn
 from emulator.core.replay import FixtureSource, Position, find_turn, miss, turn_at
 from emulator.core.seams import stable_seed
 from emulator.core.templates import render_template
+
+# A rule's regex runs on the event loop: one that backtracks without end (`^(a|a)+$` on
+# "aaaa...!") would stall every client, so a match that takes longer fails that turn instead.
+REGEX_TIMEOUT_S = 0.1
+
+Hit = re.Match[str] | regex.Match[str] | bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +47,11 @@ class Reply:
     replay: Position | None = None  # replay: where that turn is in the fixture
 
 
-def match(when: Matcher, message: str, turn: int) -> re.Match[str] | bool:
+def match(when: Matcher, message: str, turn: int) -> Hit:
     """Whether every condition of `when` holds; a regex or contains match is returned for
-    `{match.N}`. `contains` and `equals` ignore case and surrounding whitespace."""
-    found: re.Match[str] | bool = when.any
+    `{match.N}`. `contains` and `equals` ignore case and surrounding whitespace. A regex that
+    takes longer than REGEX_TIMEOUT_S is a ModelError naming where it was written."""
+    found: Hit = when.any
     if when.turn is not None:
         if turn != when.turn:
             return False
@@ -58,11 +66,24 @@ def match(when: Matcher, message: str, turn: int) -> re.Match[str] | bool:
             return False
         found = hit
     if when.regex is not None:
-        hit = when.regex.search(message)
-        if hit is None:
+        found_regex = _search(when, message)
+        if found_regex is None:
             return False
-        found = hit
+        found = found_regex
     return found
+
+
+def _search(when: Matcher, message: str) -> regex.Match[str] | None:
+    assert when.regex is not None
+    try:
+        return when.regex.search(message, timeout=REGEX_TIMEOUT_S)
+    except TimeoutError:
+        where = f" at {when.regex_at}" if when.regex_at is not None else ""
+        raise ModelError(
+            f"The regex{where} ('{when.regex.pattern}') took longer than "
+            f"{REGEX_TIMEOUT_S * 1000:.0f} ms on this message and was stopped; "
+            "it backtracks too much (nested repeats such as (a+)+ do): simplify it"
+        ) from None
 
 
 class ModelRunner:
@@ -142,8 +163,8 @@ def _nth_reply(rule: Rule, hits: int) -> str:
     return rule.replies[min(hits, len(rule.replies) - 1)]
 
 
-def _groups(hit: re.Match[str] | bool) -> dict[str, str]:
-    if not isinstance(hit, re.Match):
+def _groups(hit: Hit) -> dict[str, str]:
+    if isinstance(hit, bool):
         return {}
     groups = {"match.0": hit.group(0)}
     for number, value in enumerate(hit.groups(), start=1):
