@@ -89,3 +89,11 @@ export function pretty(text) {
     return String(text);
   }
 }
+
+/** A frame's exact text; its trailing line breaks drawn as a faint "\n" so rows stay compact. */
+export function rawFrame(raw) {
+  const text = String(raw);
+  const body = text.replace(/(\r?\n)+$/, "");
+  const tail = text.slice(body.length);
+  return [body, tail ? h("span.eol", { title: "line breaks" }, tail.replace(/\r/g, "\\r").replace(/\n/g, "\\n")) : null];
+}

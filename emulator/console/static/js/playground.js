@@ -1,6 +1,6 @@
 // Playground: talk to a node through its API's own streaming endpoint; show every frame raw.
 
-import { clear, h } from "./dom.js";
+import { clear, h, rawFrame } from "./dom.js";
 import { parseJson, readFrames } from "./stream.js";
 
 let state;
@@ -182,7 +182,8 @@ function describeEndpoint() {
 }
 
 function wireRow(ms, text, klass) {
-  const row = h(`tr${klass ? "." + klass : ""}`, {}, h("td", {}, ms === null ? "" : ms.toFixed(1)), h("td", {}, text));
+  const cell = klass?.includes("frame") ? rawFrame(text) : text;
+  const row = h(`tr${klass ? "." + klass : ""}`, {}, h("td", {}, ms === null ? "" : ms.toFixed(1)), h("td", {}, cell));
   els.wire.tBodies[0].append(row);
   row.scrollIntoView({ block: "nearest" });
   return row;

@@ -51,7 +51,8 @@ async function load() {
     notice(`Could not list threads: ${error.message}`);
     return;
   }
-  const threads = body.threads || [];
+  // Newest first: the one you just made is at the top.
+  const threads = (body.threads || []).slice().sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
   // Redraw only when something changed, so focus and selection stay put between ticks.
   const signature = JSON.stringify([node, selected, threads]);
   if (signature === listed) return;

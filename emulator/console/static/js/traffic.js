@@ -1,7 +1,7 @@
 // Traffic: the request journal, live over fetch-streamed SSE; open an entry for its details.
 
 import { control, getJson } from "./api.js";
-import { clear, clock, h, pretty, statusBadge } from "./dom.js";
+import { clear, clock, h, pretty, rawFrame, statusBadge } from "./dom.js";
 import { parseJson, readFrames } from "./stream.js";
 
 const MAX_ROWS = 500;
@@ -192,5 +192,5 @@ function headers(map) {
 function frames(list) {
   return h("div.wire-wrap", {}, h("table.wire", { "data-part": "frames" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "ms"), h("th", { scope: "col" }, "frame"))),
-    h("tbody", {}, list.map((frame) => h("tr", {}, h("td", {}, Number(frame.ms).toFixed(1)), h("td", {}, frame.data))))));
+    h("tbody", {}, list.map((frame) => h("tr", {}, h("td", {}, Number(frame.ms).toFixed(1)), h("td", {}, rawFrame(frame.data)))))));
 }
