@@ -23,6 +23,7 @@ from emulator.config.errors import ConfigError
 from emulator.config.fixtures import FixtureLibrary, replay_problems
 from emulator.config.loader import load_config
 from emulator.config.model import ALIAS_PATTERN, API_NAMES, Config
+from emulator.core.store import StoreError, TinyStore
 
 if TYPE_CHECKING:
     from emulator.record.serve import RecordSettings
@@ -120,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _fixtures(check)
     _record_parser(commands)
+    repair = commands.add_parser(
+        "repair",
+        help="keep a damaged store's good records, move the bad aside",
+        formatter_class=HELP,
+    )
+    repair.add_argument(
+        "--data", default=_env("DATA", ".emulator"), help="the store to repair [EMULATOR_DATA]"
+    )
     return parser
 
 
@@ -202,10 +211,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check(args.config, args.fixtures)
         if args.command == "record":
             return record(args)
+        if args.command == "repair":
+            return repair(args.data)
         return serve(args)
     except KeyboardInterrupt:  # Ctrl-C before the server took over the signal
         print("emulator: stopped", file=sys.stderr, flush=True)
         return 130
+
+
+def repair(data: str) -> int:
+    """Rewrite the store in `data` from its good records; 0 when it can be served again."""
+    try:
+        done = TinyStore.repair(data)
+    except StoreError as exc:
+        print(f"emulator: {exc}", file=sys.stderr)
+        return 1
+    kept = ", ".join(_count(done.kept[t], t.rstrip("s")) for t in ("threads", "messages"))
+    moved = f"moved {_count(done.moved, 'damaged piece')} to {done.side_file}"
+    print(f"{data}: kept {kept}; {moved if done.moved else 'nothing was damaged'}")
+    return 0
 
 
 def check(path: str, fixtures: str = "fixtures") -> int:
@@ -271,13 +295,15 @@ def serve(args: argparse.Namespace) -> int:
 
     from emulator.server import run  # uvicorn and the app load only when serving
 
-    _banner(config, path, args.host, port, token)
-    for problem in replay_problems(config, FixtureLibrary(args.fixtures)):
-        # Not fatal: the fixture may be recorded or fixed while serving (it is read per turn).
-        log.warning("warning: %s", problem)
+    def banner() -> None:
+        _banner(config, path, args.host, port, token)
+        for problem in replay_problems(config, FixtureLibrary(args.fixtures)):
+            # Not fatal: the fixture may be recorded or fixed while serving (read per turn).
+            log.warning("warning: %s", problem)
+
     # The bundled demo lives inside the installed package: nothing there for a user to edit.
     reload = not args.no_reload and not bundled
-    return run(config, sock, args, control_token=token, reload=reload)
+    return run(config, sock, args, control_token=token, reload=reload, banner=banner)
 
 
 FIXTURE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -36,7 +36,10 @@ def run(
     *,
     control_token: str | None,
     reload: bool = True,
+    banner: Callable[[], None] = lambda: None,
 ) -> int:
+    """Serve on `sock` until stopped; `banner` runs once the store is open (so a store that
+    cannot be opened is refused before anything says the server is listening)."""
     try:
         server = build_server(
             config,
@@ -52,6 +55,7 @@ def run(
     except StoreError as exc:
         print(f"emulator: cannot open the data directory: {exc}", file=sys.stderr)
         return 1
+    banner()
     return run_until_stopped(server, sock)
 
 

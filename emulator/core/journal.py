@@ -5,20 +5,23 @@ through `_update_table`, which rebuilds the whole table dict. Both make one appe
 Here the data lives in memory; `JournalStorage.apply` writes one JSON line per batch of
 changes, and `JournaledTable` routes inserts, keyed upserts and keyed removals through it.
 Everything else TinyDB does (`truncate`, `update` by query, `drop_tables`) ends in
-`Storage.write`, which saves a full snapshot: correct, just not O(1).
+`Storage.write`, which saves a full snapshot: correct, just not O(1). The files' format is in
+`emulator.core.storefiles`.
 
-On disk, a store directory holds:
+Lines are written with unbuffered `os.write`, so a returned `apply` survives a killed
+process, but not a power cut: appends are not fsynced. Snapshots are (temp file, fsync,
+rename, fsync of the directory).
 
-- `threads.json`: the snapshot, `{"format", "version", "generation", "tables"}`.
-- `threads.journal`: a header line `{"format", "version", "generation"}`, then one line per
-  batch, `{"ops": [["set", table, doc_id, doc] | ["del", table, doc_id], ...]}`.
+Compaction runs on a thread, so neither the event loop nor writers wait for it. It copies
+the tables' dicts (shallow: stored documents are never changed in place) and notes the
+journal's length, then writes that state as a snapshot "up to byte N of journal generation
+G", while appends go on. Then it rebases the journal: generation G+1 holds only the lines
+after byte N; writers wait just for the last few lines to be copied and a rename.
 
-A journal whose generation is older than the snapshot's is stale: the process died after the
-new snapshot replaced the old one but before the journal was reset, so the snapshot already
-holds every change in it (or a reset deliberately dropped them). Ops assign values by key, so
-replaying a line twice is harmless anyway. Lines are written with unbuffered `os.write`, so a
-returned `apply` survives a killed process, but not a power cut: appends are not fsynced.
-Snapshots are (temp file, fsync, rename, fsync of the directory).
+A journal older than the snapshot is stale: the process died after a full snapshot replaced
+the old one but before the journal was reset, so the snapshot already holds every change in
+it (or a reset deliberately dropped them). Ops assign values by key, so replaying a line twice
+is harmless anyway.
 """
 
 from __future__ import annotations
@@ -26,12 +29,33 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, cast
+from typing import Any, Final
 
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
+
+from emulator.core.storefiles import (
+    JOURNAL_NAME,
+    SNAPSHOT_NAME,
+    CorruptStoreFile,
+    Op,
+    Rejected,
+    Tables,
+    Validator,
+    dumps,
+    header,
+    header_line,
+    lines_with_offsets,
+    parse_header,
+    parse_line,
+    parse_snapshot,
+    write_all,
+    write_atomically,
+    write_snapshot,
+)
 
 __all__ = [
     "JOURNAL_NAME",
@@ -44,78 +68,47 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_NAME: Final = "threads.json"
-JOURNAL_NAME: Final = "threads.journal"
-FORMAT: Final = "chat-api-emulator/store"
-VERSION: Final = 1
 # Below this size the journal is never compacted: replaying 1 MiB at start-up is instant,
 # and small stores then never pay for a snapshot.
 DEFAULT_COMPACT_MIN_BYTES: Final = 1 << 20
-
-Tables = dict[str, dict[str, Any]]
-Op = tuple[Literal["set"], str, str, dict[str, Any]] | tuple[Literal["del"], str, str]
+_COPY_BYTES: Final = 1 << 20
 
 
-class CorruptStoreFile(Exception):
-    """A store file exists but cannot be trusted; nothing was dropped or rewritten."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-def _dumps(value: object) -> bytes:
-    # No indent: json.dumps then never emits a raw newline, so one value is one line.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _header(generation: int) -> dict[str, Any]:
-    return {"format": FORMAT, "version": VERSION, "generation": generation}
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes a rename durable on POSIX; directories cannot be opened this way on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _accept_all(table: str, doc: Any) -> str | None:
+    return None
 
 
 class JournalStorage(Storage):
-    """Keeps TinyDB's data in memory; persists it to `directory` (or nowhere if None)."""
+    """Keeps TinyDB's data in memory; persists it to `directory` (or nowhere if None).
+
+    `validate` checks each stored document as the files are read. With `rejected` (a list),
+    the files are only read, never changed, and damage is listed there instead of raised:
+    `emulator repair` then decides what to write.
+    """
 
     def __init__(
-        self, directory: Path | None, *, compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES
+        self,
+        directory: Path | None,
+        *,
+        compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
+        validate: Validator = _accept_all,
+        rejected: list[Rejected] | None = None,
     ) -> None:
         super().__init__()
         self.directory = directory
         self._compact_min = compact_min_bytes
+        self._validate = validate
+        self._rejected = rejected
         self._data: Tables = {}
-        self._generation = 0
+        self._generation = 0  # the journal's
         self._snapshot_bytes = 0
         self._journal_bytes = 0
+        self._covered = 0  # journal bytes the snapshot already holds
         self._fd: int | None = None
+        # Guards the journal's fd, length and generation against the compaction thread.
+        self._io = threading.Lock()
+        self._compactor: threading.Thread | None = None
+        self._compact_error: BaseException | None = None
         # Set when the files may no longer match memory; every later write refuses.
         self._broken: BaseException | None = None
         if directory is not None:
@@ -139,14 +132,17 @@ class JournalStorage(Storage):
     def write(self, data: Tables) -> None:
         """Replace the whole state: a full snapshot, and a fresh journal."""
         self._check_writable()
+        self._wait_for_compaction()
         if self.directory is not None:
             self._save_snapshot(data)
         self._data = data
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._wait_for_compaction()
+        with self._io:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     # -- The O(1) path -------------------------------------------------------------------
 
@@ -157,19 +153,91 @@ class JournalStorage(Storage):
         equals what a replay would produce, and callers' objects are never aliased.
         """
         self._check_writable()
-        line = _dumps({"ops": list(ops)}) + b"\n"
+        line = dumps({"ops": list(ops)}) + b"\n"
         decoded = json.loads(line)["ops"]
         if self._fd is not None:
-            self._append_line(line)
+            with self._io:
+                self._append_line(line)
         self._replay(decoded)
-        if self._fd is not None and self._journal_bytes > max(
+        if self._fd is not None and self._journal_bytes - self._covered > max(
             self._snapshot_bytes, self._compact_min
         ):
-            self._compact_after_append()
+            self._start_compaction()
 
     def compact(self) -> None:
-        """Fold the journal into a new snapshot now."""
-        self.write(self._data)
+        """Fold the journal into a new snapshot now, and wait for it (raises its error)."""
+        self._check_writable()
+        if self.directory is None:
+            return
+        self._wait_for_compaction()
+        self._compact_error = None
+        self._start_compaction()
+        self._wait_for_compaction()
+        error, self._compact_error = self._compact_error, None
+        if error is not None:
+            raise error
+
+    # -- Compaction, on a thread ----------------------------------------------------------
+
+    def _start_compaction(self) -> None:
+        if self._compactor is not None and self._compactor.is_alive():
+            return
+        # Callers hold the store's lock: no write runs while the dicts are copied.
+        tables = {name: docs.copy() for name, docs in self._data.items()}
+        generation, offset = self._generation, self._journal_bytes
+        self._compactor = threading.Thread(
+            target=self._compact, args=(tables, generation, offset), name="store-compaction"
+        )
+        self._compactor.start()
+
+    def _wait_for_compaction(self) -> None:
+        compactor = self._compactor
+        if compactor is not None and compactor is not threading.current_thread():
+            compactor.join()
+
+    def _compact(self, tables: Tables, generation: int, offset: int) -> None:
+        assert self.directory is not None
+        try:
+            self._snapshot_bytes = write_snapshot(
+                self.directory / SNAPSHOT_NAME, header(generation, offset), tables
+            )
+            self._covered = offset
+            self._rebase_journal(generation, offset)
+        except Exception as exc:  # on a thread: report, back off, never lose the error
+            self._compact_error = exc
+            log.warning("store compaction failed, will retry later: %s", exc)
+            # Back off so a full disk does not turn every append into a retry.
+            self._compact_min = max(self._compact_min, self._journal_bytes - offset) * 2
+
+    def _rebase_journal(self, generation: int, offset: int) -> None:
+        """Replace the journal by one of the next generation holding the lines after
+        `offset` (the snapshot holds the rest)."""
+        assert self.directory is not None
+        path = self.directory / JOURNAL_NAME
+        tmp = path.with_name(JOURNAL_NAME + ".tmp")
+        head = header_line(generation + 1)
+        try:
+            with open(path, "rb") as source, open(tmp, "wb") as target:
+                target.write(head)
+                source.seek(offset)
+                copied = offset + _copy(source, target, self._journal_bytes - offset)
+                target.flush()
+                os.fsync(target.fileno())
+                with self._io:
+                    if self._fd is None or self._generation != generation:
+                        raise OSError("the store was closed or rewritten while compacting")
+                    # The few lines appended since: writers wait only for these and a rename.
+                    _copy(source, target, self._journal_bytes - copied)
+                    target.flush()
+                    os.replace(tmp, path)
+                    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                    os.close(self._fd)
+                    self._fd = fd
+                    self._generation = generation + 1
+                    self._journal_bytes = len(head) + self._journal_bytes - offset
+                    self._covered = len(head)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     # -- Internals -----------------------------------------------------------------------
 
@@ -180,7 +248,7 @@ class JournalStorage(Storage):
     def _append_line(self, line: bytes) -> None:
         assert self._fd is not None
         try:
-            _write_all(self._fd, line)
+            write_all(self._fd, line)
         except OSError as exc:
             # A half-written line would glue onto the next one; cut it off, or stop writing.
             try:
@@ -189,15 +257,6 @@ class JournalStorage(Storage):
                 self._broken = exc
             raise
         self._journal_bytes += len(line)
-
-    def _compact_after_append(self) -> None:
-        # The line is already durable; a failed compaction must not fail the append.
-        try:
-            self._save_snapshot(self._data)
-        except OSError as exc:
-            log.warning("store compaction failed, will retry later: %s", exc)
-            # Back off so a full disk does not turn every append into an O(n) retry.
-            self._compact_min = max(self._compact_min, self._journal_bytes) * 2
 
     def _replay(self, ops: Iterable[Any]) -> None:
         for op in ops:
@@ -211,8 +270,7 @@ class JournalStorage(Storage):
     def _save_snapshot(self, data: Tables) -> None:
         assert self.directory is not None
         generation = self._generation + 1
-        snapshot = _dumps({**_header(generation), "tables": data})
-        _write_atomically(self.directory / SNAPSHOT_NAME, snapshot)
+        size = write_snapshot(self.directory / SNAPSHOT_NAME, header(generation), data)
         # From here the journal on disk is stale; if resetting it fails, later appends to it
         # would be discarded at the next load, so the storage refuses them instead.
         try:
@@ -220,108 +278,139 @@ class JournalStorage(Storage):
         except OSError as exc:
             self._broken = exc
             raise
-        self._snapshot_bytes = len(snapshot)
+        self._snapshot_bytes = size
 
     def _reset_journal(self, generation: int) -> None:
         assert self.directory is not None
-        self.close()
-        header = _dumps(_header(generation)) + b"\n"
         path = self.directory / JOURNAL_NAME
-        _write_atomically(path, header)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        self._generation = generation
-        self._journal_bytes = len(header)
+        with self._io:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            head = header_line(generation)
+            write_atomically(path, head)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            self._generation = generation
+            self._journal_bytes = self._covered = len(head)
+
+    def _reject(self, piece: Rejected, exc: CorruptStoreFile) -> None:
+        if self._rejected is None:
+            raise exc
+        self._rejected.append(piece)
+
+    # -- Loading ---------------------------------------------------------------------------
 
     def _load(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        for leftover in (SNAPSHOT_NAME, JOURNAL_NAME):
-            (directory / (leftover + ".tmp")).unlink(missing_ok=True)
+        if self._rejected is None:
+            for leftover in (SNAPSHOT_NAME, JOURNAL_NAME):
+                (directory / (leftover + ".tmp")).unlink(missing_ok=True)
         snapshot = directory / SNAPSHOT_NAME
+        offset: int | None = None
+        lost = False  # the snapshot is unreadable: repair keeps whatever the journal has
         if snapshot.exists():
             raw = snapshot.read_bytes()
-            self._generation, self._data = _parse_snapshot(snapshot, raw)
+            try:
+                self._generation, offset, tables = parse_snapshot(snapshot, raw)
+            except CorruptStoreFile as exc:
+                text = raw.decode("utf-8", "backslashreplace")
+                self._reject(Rejected(SNAPSHOT_NAME, exc.reason, text=text), exc)
+                tables, lost = {}, True
+            self._data = self._checked(snapshot, tables)
             self._snapshot_bytes = len(raw)
-        self._load_journal(directory / JOURNAL_NAME)
+        self._load_journal(directory / JOURNAL_NAME, offset, snapshot.exists(), lost)
 
-    def _load_journal(self, path: Path) -> None:
+    def _checked(self, path: Path, tables: Tables) -> Tables:
+        for name, docs in tables.items():
+            for doc_id, doc in list(docs.items()):
+                problem = self._validate(name, doc)
+                if problem is not None:
+                    reason = f"bad {name} record {doc_id}: {problem}"
+                    piece = Rejected(SNAPSHOT_NAME, reason, table=name, doc_id=doc_id, doc=doc)
+                    self._reject(piece, CorruptStoreFile(path, reason))
+                    del docs[doc_id]
+        return tables
+
+    def _load_journal(self, path: Path, offset: int | None, has_snapshot: bool, lost: bool) -> None:
         raw = path.read_bytes() if path.exists() else b""
-        *lines, torn = raw.split(b"\n")
-        # The last piece has no newline: a write the process did not finish. It was never
-        # acknowledged, so it is dropped (and cut off below before anything is appended).
-        if torn:
-            log.warning("%s: ignoring %d bytes of an unfinished last line", path, len(torn))
+        lines = list(lines_with_offsets(raw))
+        complete = lines[-1][1] + len(lines[-1][2]) + 1 if lines else 0
+        if complete < len(raw):
+            # No newline: a write the process did not finish. It was never acknowledged,
+            # so it is dropped (and cut off below before anything is appended).
+            log.warning(
+                "%s: ignoring %d bytes of an unfinished last line", path, len(raw) - complete
+            )
+            reason = "unfinished last line (a write cut short, never acknowledged)"
+            text = raw[complete:].decode("utf-8", "backslashreplace")
+            if self._rejected is not None:
+                self._rejected.append(Rejected(JOURNAL_NAME, reason, len(lines) + 1, text))
         if not lines:  # missing, empty, or only a torn header: nothing was acknowledged
-            self._reset_journal(self._generation)
+            if path.exists() and not has_snapshot:
+                log.warning(
+                    "%s is empty and there is no %s: starting with no threads", path, SNAPSHOT_NAME
+                )
+            self._open_journal(path, None, self._generation, 0)
             return
-        generation = _parse_header(path, lines[0])
-        if generation < self._generation:
-            self._reset_journal(self._generation)  # stale: see the module docstring
-            return
-        if generation > self._generation:
+        start = self._replay_from(path, lines[0][2], offset, lost)
+        for number, position, line in lines[1:]:
+            if start is None or position < start:
+                continue
+            try:
+                self._replay(parse_line(path, number, line, self._validate))
+            except CorruptStoreFile as exc:
+                text = line.decode("utf-8", "backslashreplace")
+                self._reject(Rejected(JOURNAL_NAME, exc.reason, number, text), exc)
+        self._open_journal(path, start, self._generation, complete)
+
+    def _replay_from(self, path: Path, first: bytes, offset: int | None, lost: bool) -> int | None:
+        """The byte offset to replay the journal from, or None if it is stale. Sets the
+        journal's generation."""
+        try:
+            generation = parse_header(path, first)
+        except CorruptStoreFile as exc:
+            self._reject(
+                Rejected(JOURNAL_NAME, exc.reason, 1, first.decode("utf-8", "replace")), exc
+            )
+            return 0  # repair: keep every line that parses
+        snapshot = self._generation
+        if generation < snapshot and not lost:
+            return None
+        if generation == snapshot and offset is not None:
+            return offset
+        rebased = generation == snapshot + 1 and offset is not None
+        if generation != snapshot and not (lost or rebased or self._rejected is not None):
             raise CorruptStoreFile(
                 path,
                 f"journal generation {generation} is newer than snapshot generation "
-                f"{self._generation}; is {SNAPSHOT_NAME} missing or replaced?",
+                f"{snapshot}; is {SNAPSHOT_NAME} missing or replaced?",
             )
-        for number, line in enumerate(lines[1:], start=2):
-            self._replay(_parse_line(path, number, line))
-        self._journal_bytes = len(raw) - len(torn)
-        if torn:
-            os.truncate(path, self._journal_bytes)
+        self._generation = generation
+        return 0
+
+    def _open_journal(self, path: Path, start: int | None, generation: int, complete: int) -> None:
+        if self._rejected is not None:
+            return  # repair decides what to write
+        if start is None or complete == 0:  # stale, or nothing acknowledged: start afresh
+            self._reset_journal(generation)
+            return
+        if complete < path.stat().st_size:
+            os.truncate(path, complete)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        self._journal_bytes = complete
+        self._covered = max(start, len(header_line(generation)))
 
 
-def _parse_snapshot(path: Path, raw: bytes) -> tuple[int, Tables]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise CorruptStoreFile(path, f"not valid JSON ({exc})") from exc
-    generation = _check_header(path, value)
-    tables = value.get("tables")
-    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
-        raise CorruptStoreFile(path, "'tables' is not an object of objects")
-    return generation, tables
-
-
-def _parse_header(path: Path, line: bytes) -> int:
-    try:
-        value = json.loads(line)
-    except ValueError as exc:
-        raise CorruptStoreFile(path, f"line 1: header is not valid JSON ({exc})") from exc
-    return _check_header(path, value)
-
-
-def _check_header(path: Path, value: Any) -> int:
-    if not isinstance(value, dict) or value.get("format") != FORMAT:
-        raise CorruptStoreFile(path, f"not a {FORMAT} file")
-    if value.get("version") != VERSION:
-        raise CorruptStoreFile(path, f"unsupported version {value.get('version')!r}")
-    generation = value.get("generation")
-    if not isinstance(generation, int) or generation < 0:
-        raise CorruptStoreFile(path, f"bad generation {generation!r}")
-    return generation
-
-
-def _parse_line(path: Path, number: int, line: bytes) -> list[Any]:
-    # A complete line that does not parse is damage, not a torn write: refuse to guess.
-    try:
-        ops = json.loads(line)["ops"]
-        valid = isinstance(ops, list) and all(_valid_op(op) for op in ops)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CorruptStoreFile(path, f"line {number}: not a journal entry ({exc})") from exc
-    if not valid:
-        raise CorruptStoreFile(path, f"line {number}: malformed journal op")
-    return cast(list[Any], ops)
-
-
-def _valid_op(op: Any) -> bool:
-    if not isinstance(op, list) or len(op) < 3:
-        return False
-    if not (isinstance(op[1], str) and isinstance(op[2], str)):
-        return False
-    if op[0] == "set":
-        return len(op) == 4 and isinstance(op[3], dict)
-    return op[0] == "del" and len(op) == 3
+def _copy(source: Any, target: Any, size: int) -> int:
+    """Copy `size` bytes from one open file to another; returns how many were copied."""
+    done = 0
+    while done < size:
+        chunk = source.read(min(_COPY_BYTES, size - done))
+        if not chunk:
+            break
+        target.write(chunk)
+        done += len(chunk)
+    return done
 
 
 class JournaledTable(Table):

@@ -22,6 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, ParamSpec, TypeVar, cast
@@ -29,21 +30,23 @@ from typing import IO, Any, ParamSpec, TypeVar, cast
 from tinydb import TinyDB
 
 from emulator.core.errors import EmulatorError, ThreadNotFound
-from emulator.core.journal import (
-    DEFAULT_COMPACT_MIN_BYTES,
-    CorruptStoreFile,
-    JournaledTable,
-    JournalStorage,
-    Op,
-)
+from emulator.core.journal import DEFAULT_COMPACT_MIN_BYTES, JournaledTable, JournalStorage
 from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
+from emulator.core.storefiles import (
+    JOURNAL_NAME,
+    REJECTED_NAME,
+    SNAPSHOT_NAME,
+    CorruptStoreFile,
+    Op,
+    Rejected,
+)
 
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; a shared directory is the user's risk.
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["StoreError", "TinyStore"]
+__all__ = ["Repaired", "StoreError", "TinyStore"]
 
 THREADS = "threads"
 MESSAGES = "messages"
@@ -74,7 +77,8 @@ def _boundary(action: str) -> Iterator[None]:
     try:
         yield
     except CorruptStoreFile as exc:
-        raise StoreError(f"cannot {action}: {exc.path} is corrupt: {exc.reason}") from exc
+        hint = f"run `emulator repair --data {exc.path.parent}` to keep every good record"
+        raise StoreError(f"cannot {action}: {exc}; {hint}") from exc
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise StoreError(f"cannot {action}{where}: {exc.strerror or exc}") from exc
@@ -118,20 +122,41 @@ class TinyStore:
             if self.path is not None:
                 self._lock_file = _lock_directory(self.path)
             try:
-                storage = JournalStorage(self.path, compact_min_bytes=compact_min_bytes)
+                storage = JournalStorage(
+                    self.path, compact_min_bytes=compact_min_bytes, validate=_validate
+                )
             except BaseException:
                 self._release_lock()
                 raise
         self._db = _Database(storage=lambda: storage)
         self._storage = storage
-        try:
-            self._build_indexes()
-        except (KeyError, TypeError, ValueError) as exc:
-            self.close()
-            where = storage.snapshot_path or "memory"
-            raise StoreError(
-                f"cannot open the store: malformed record in {where}: {exc!r}"
-            ) from exc
+        self._build_indexes()  # every record was checked by `_validate` as it was read
+
+    @classmethod
+    def repair(cls, path: str | os.PathLike[str]) -> Repaired:
+        """Rewrite the store in `path` from every record that can be read, moving damaged
+        journal lines and snapshot records to `threads.rejected` (appended to, never lost).
+
+        A StoreError if the directory is in use or holds no store, or if writing fails.
+        """
+        directory = Path(path)
+        if not (directory / SNAPSHOT_NAME).exists() and not (directory / JOURNAL_NAME).exists():
+            raise StoreError(f"there is no store in {directory}")
+        rejected: list[Rejected] = []
+        with _boundary(f"repair the store in {directory}"):
+            lock = _lock_directory(directory)
+            try:
+                storage = JournalStorage(directory, validate=_validate, rejected=rejected)
+                if rejected:
+                    _append_rejected(directory / REJECTED_NAME, rejected)
+                data = storage.read()
+                storage.write(data)  # a fresh snapshot of what was kept, and a fresh journal
+                storage.close()
+            finally:
+                lock.close()
+        kept = {name: len(data.get(name, {})) for name in (THREADS, MESSAGES, IDEMPOTENCY)}
+        side = directory / REJECTED_NAME if rejected else None
+        return Repaired(kept, len(rejected), side)
 
     @classmethod
     def memory(cls) -> TinyStore:
@@ -361,6 +386,54 @@ class TinyStore:
             self._lock_file = None
 
 
+@dataclass(frozen=True, slots=True)
+class Repaired:
+    """What `TinyStore.repair` did: records kept per table, pieces moved aside, and where."""
+
+    kept: dict[str, int]
+    moved: int
+    side_file: Path | None
+
+
+def _append_rejected(path: Path, rejected: Sequence[Rejected]) -> None:
+    # Written (and fsynced) before the store is rewritten without them: nothing is lost.
+    with open(path, "ab") as handle:
+        handle.writelines(piece.to_json() for piece in rejected)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+_RECORD_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    THREADS: {"id": str, "node": str, "api": str, "created_at": str, "session": (str, type(None))},
+    MESSAGES: {
+        "id": str,
+        "thread_id": str,
+        "role": str,
+        "content": str,
+        "created_at": str,
+        "extra": dict,
+    },
+    IDEMPOTENCY: {"node": str, "key": str, "fingerprint": str, "payload": dict},
+}
+_CHECKS = {table: (tuple(f), tuple(f.values())) for table, f in _RECORD_FIELDS.items()}
+
+
+def _validate(table: str, doc: Any) -> str | None:
+    """What makes `doc` unusable as a record of `table`, or None: checked as files are read,
+    so a bad record is reported at its file and line, not later as a crash."""
+    check = _CHECKS.get(table)
+    if check is None:
+        return None
+    names, kinds = check
+    # One pass in C for the common case: every record of a large store is checked at start.
+    if all(map(isinstance, map(doc.get, names), kinds)):
+        return None
+    for name, kind in zip(names, kinds, strict=True):
+        if not isinstance(doc.get(name), kind):
+            return f"{name!r} has the wrong type" if name in doc else f"no {name!r}"
+    return None
+
+
 def _lock_directory(path: Path) -> IO[bytes]:
     path.mkdir(parents=True, exist_ok=True)
     handle = open(path / LOCK_NAME, "ab")  # noqa: SIM115 - held open until close()
@@ -389,7 +462,7 @@ def _thread_record(doc: Mapping[str, Any]) -> ThreadRecord:
         node=doc["node"],
         api=doc["api"],
         created_at=doc["created_at"],
-        session=doc["session"],
+        session=doc.get("session"),
     )
 
 

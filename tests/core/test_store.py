@@ -240,10 +240,16 @@ def test_a_directory_is_opened_by_one_store_at_a_time(tmp_path: Path) -> None:
 def test_journal_is_compacted_as_it_grows(tmp_path: Path) -> None:
     s = TinyStore(tmp_path, compact_min_bytes=4096)
     s.create_thread(thread())
-    for n in range(200):
+    journal = tmp_path / JOURNAL_NAME
+    for n in range(199):
         s.append_messages(turn("thr_1", n))
-    snapshot = (tmp_path / SNAPSHOT_NAME).stat().st_size
-    assert 0 < (tmp_path / JOURNAL_NAME).stat().st_size <= max(snapshot, 4096) + 1024
+    s.close()  # waits for a compaction that is still running
+    # Compactions ran on their own (on a thread) and rebased the journal.
+    assert json.loads(journal.read_bytes().split(b"\n")[0])["generation"] >= 1
+    s = reopen(tmp_path)
+    s.append_messages(turn("thr_1", 199))
+    s.compact()  # folds in everything, and waits
+    assert journal.read_bytes().count(b"\n") == 1  # only the header is left
     s = reopen(tmp_path, s)
     assert s.message_count("thr_1") == 400
     assert s.messages("thr_1")[-1].id == "msg_thr_1_199a"
@@ -291,7 +297,7 @@ def test_damaged_complete_journal_line_is_an_error(tmp_path: Path) -> None:
     journal = tmp_path / JOURNAL_NAME
     with journal.open("ab") as f:
         f.write(b"garbage\n")
-    with pytest.raises(StoreError, match=rf"{JOURNAL_NAME}.*line 3"):
+    with pytest.raises(StoreError, match=rf"{JOURNAL_NAME}:3: not a journal entry"):
         TinyStore(tmp_path)
     assert journal.read_bytes().endswith(b"garbage\n")  # nothing was rewritten
 
@@ -308,6 +314,55 @@ def test_stale_journal_after_an_interrupted_compaction_is_not_replayed(tmp_path:
     journal.write_bytes(stale)
     s = TinyStore(tmp_path)
     assert s.list_threads() == []
+    s.close()
+
+
+def test_a_compaction_cut_short_before_the_journal_was_rebased_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.append_messages(turn("thr_1", 1))
+    journal = tmp_path / JOURNAL_NAME
+    before = journal.read_bytes()  # generation 0, every line the snapshot will hold
+    s.compact()  # snapshot "up to this byte of generation 0", journal rebased to generation 1
+    s.append_messages(turn("thr_1", 2))  # appended "during" the compaction
+    after = journal.read_bytes().split(b"\n", 1)[1]
+    s.close()
+    assert json.loads((tmp_path / SNAPSHOT_NAME).read_bytes())["journalOffset"] == len(before)
+    # As if killed after the snapshot's rename, before the rebased journal replaced the old.
+    journal.write_bytes(before + after)
+    s = reopen(tmp_path)
+    assert [m.id for m in s.messages("thr_1")][-1] == "msg_thr_1_2a"
+    assert s.message_count("thr_1") == 4
+    s.close()
+
+
+def test_repair_drops_only_the_bad_records_of_a_snapshot(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread("thr_1"))
+    s.create_thread(thread("thr_2"))
+    s.append_messages(turn("thr_1", 1))
+    s.compact()
+    s.close()
+    snapshot = tmp_path / SNAPSHOT_NAME
+    value = json.loads(snapshot.read_bytes())
+    del value["tables"]["threads"]["2"]["api"]
+    snapshot.write_text(json.dumps(value))
+    with pytest.raises(StoreError, match=rf"{SNAPSHOT_NAME}: bad threads record 2: no 'api'"):
+        TinyStore(tmp_path)
+
+    done = TinyStore.repair(tmp_path)
+    assert (done.kept["threads"], done.kept["messages"], done.moved) == (1, 2, 1)
+    rejected = json.loads((tmp_path / "threads.rejected").read_text())
+    assert (rejected["table"], rejected["doc_id"], rejected["doc"]["id"]) == (
+        "threads",
+        "2",
+        "thr_2",
+    )
+    s = reopen(tmp_path)
+    assert [t.id for t in s.list_threads()] == ["thr_1"]
+    assert s.message_count("thr_1") == 2
     s.close()
 
 
@@ -357,8 +412,15 @@ def test_acknowledged_turns_survive_sigkill(tmp_path: Path) -> None:
 
     threading.Thread(target=read_acks, daemon=True).start()
     acked: list[str] = []
+    journal = data / JOURNAL_NAME
+
+    def compacted() -> bool:  # the journal was rebased: a compaction finished
+        first = journal.read_bytes().split(b"\n", 1)[0] if journal.exists() else b""
+        return b'"generation":0' not in first and first.endswith(b"}")
+
     try:
-        while len(acked) < 300:
+        # Killed once compactions have run (on their thread) and turns are still coming.
+        while len(acked) < 300 or (not compacted() and len(acked) < 50_000):
             acked.append(acks.get(timeout=20))
     finally:
         child.send_signal(signal.SIGKILL)

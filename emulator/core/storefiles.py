@@ -1,0 +1,218 @@
+"""The store's files: their format, how they are parsed and checked, how they are written.
+
+A store directory holds:
+
+- `threads.json`: the snapshot, `{"format", "version", "generation", "journalOffset"?,
+  "tables"}`. With `journalOffset`, it holds every change of journal `generation` up to that
+  byte (a snapshot taken while the journal kept growing); without it, the whole journal of
+  that generation is still to be replayed.
+- `threads.journal`: a header line `{"format", "version", "generation"}`, then one line per
+  batch, `{"ops": [["set", table, doc_id, doc] | ["del", table, doc_id], ...]}`.
+- `threads.rejected`: what `emulator repair` moved aside, one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+SNAPSHOT_NAME: Final = "threads.json"
+JOURNAL_NAME: Final = "threads.journal"
+REJECTED_NAME: Final = "threads.rejected"
+FORMAT: Final = "chat-api-emulator/store"
+VERSION: Final = 1
+# Documents per json.dumps call while a snapshot is written: small enough that the thread
+# writing it lets go of the GIL often (the event loop keeps running), big enough to be fast.
+_CHUNK: Final = 256
+
+Tables = dict[str, dict[str, Any]]
+Op = tuple[Literal["set"], str, str, dict[str, Any]] | tuple[Literal["del"], str, str]
+# Says what is wrong with a document of a table, or None when it is fine.
+Validator = Callable[[str, Any], str | None]
+
+
+class CorruptStoreFile(Exception):
+    """A store file exists but cannot be trusted; nothing was dropped or rewritten.
+
+    `line` is the journal line (1-based) when the damage is in one.
+    """
+
+    def __init__(self, path: Path, reason: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A damaged piece of a store file, as `emulator repair` moves it aside."""
+
+    file: str
+    reason: str
+    line: int | None = None  # the journal line
+    text: str | None = None  # the raw bytes, for a line or a file that does not parse
+    table: str | None = None  # a snapshot document that parses but is not a valid record
+    doc_id: str | None = None
+    doc: Any = None
+
+    def to_json(self) -> bytes:
+        fields = {k: getattr(self, k) for k in self.__slots__}
+        return dumps({k: v for k, v in fields.items() if v is not None}) + b"\n"
+
+
+def dumps(value: object) -> bytes:
+    # No indent: json.dumps then never emits a raw newline, so one value is one line.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def header(generation: int, journal_offset: int | None = None) -> dict[str, Any]:
+    value: dict[str, Any] = {"format": FORMAT, "version": VERSION, "generation": generation}
+    if journal_offset is not None:
+        value["journalOffset"] = journal_offset
+    return value
+
+
+def header_line(generation: int) -> bytes:
+    return dumps(header(generation)) + b"\n"
+
+
+# -- Reading --------------------------------------------------------------------------------
+
+
+def parse_snapshot(path: Path, raw: bytes) -> tuple[int, int | None, Tables]:
+    """Generation, journal offset (or None) and tables of a snapshot file."""
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise CorruptStoreFile(path, f"not valid JSON ({exc})") from exc
+    generation = check_header(path, value)
+    offset = value.get("journalOffset")
+    if offset is not None and (not isinstance(offset, int) or offset < 0):
+        raise CorruptStoreFile(path, f"bad journalOffset {offset!r}")
+    tables = value.get("tables")
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise CorruptStoreFile(path, "'tables' is not an object of objects")
+    return generation, offset, tables
+
+
+def parse_header(path: Path, line: bytes) -> int:
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        raise CorruptStoreFile(path, f"header is not valid JSON ({exc})", 1) from exc
+    return check_header(path, value)
+
+
+def check_header(path: Path, value: Any) -> int:
+    if not isinstance(value, dict) or value.get("format") != FORMAT:
+        raise CorruptStoreFile(path, f"not a {FORMAT} file")
+    if value.get("version") != VERSION:
+        raise CorruptStoreFile(path, f"unsupported version {value.get('version')!r}")
+    generation = value.get("generation")
+    if not isinstance(generation, int) or generation < 0:
+        raise CorruptStoreFile(path, f"bad generation {generation!r}")
+    return generation
+
+
+def parse_line(path: Path, number: int, line: bytes, validate: Validator) -> list[Any]:
+    """The ops of one complete journal line; a line that does not parse, or that would
+    store an invalid record, is damage (not a torn write): refuse to guess."""
+    try:
+        ops = json.loads(line)["ops"]
+        if not isinstance(ops, list):
+            raise TypeError("'ops' is not a list")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptStoreFile(path, f"not a journal entry ({exc})", number) from exc
+    for op in ops:
+        problem = _op_problem(op, validate)
+        if problem is not None:
+            raise CorruptStoreFile(path, problem, number)
+    return ops
+
+
+def _op_problem(op: Any, validate: Validator) -> str | None:
+    if type(op) is not list or len(op) < 3 or type(op[1]) is not str or type(op[2]) is not str:
+        return "malformed journal op"
+    if op[0] == "set" and len(op) == 4 and type(op[3]) is dict:
+        problem = validate(op[1], op[3])
+        return None if problem is None else f"bad {op[1]} record {op[2]}: {problem}"
+    if op[0] == "del" and len(op) == 3:
+        return None
+    return "malformed journal op"
+
+
+def lines_with_offsets(raw: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, line) of each complete line; a torn last piece is left out."""
+    offset = 0
+    for number in itertools.count(1):
+        end = raw.find(b"\n", offset)
+        if end < 0:
+            return
+        yield number, offset, raw[offset:end]
+        offset = end + 1
+
+
+# -- Writing --------------------------------------------------------------------------------
+
+
+def fsync_dir(directory: Path) -> None:
+    # Makes a rename durable on POSIX; directories cannot be opened this way on Windows.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def write_snapshot(path: Path, head: dict[str, Any], tables: Tables) -> int:
+    """Write a snapshot atomically (temp file, fsync, rename, fsync of the directory), a few
+    hundred documents per encoding call; returns its size. `tables` must not change meanwhile.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(dumps(head)[:-1] + b',"tables":{')
+            for index, (name, docs) in enumerate(tables.items()):
+                handle.write(b"," * (index > 0) + dumps(name) + b":{")
+                items = iter(docs.items())
+                first = True
+                while chunk := dict(itertools.islice(items, _CHUNK)):
+                    handle.write(b"," * (not first) + dumps(chunk)[1:-1])
+                    first = False
+                handle.write(b"}")
+            handle.write(b"}}")
+            handle.flush()
+            os.fsync(handle.fileno())
+            size = handle.tell()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return size
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
