@@ -54,6 +54,9 @@ def test_filters_by_node_and_status(console: Console) -> None:
     bad = page.locator(f'tr[data-request-id="{bad_id}"]')
     expect(ok).to_be_visible()
     expect(bad).to_contain_text("401")
+    ok.focus()  # rows open from the keyboard too
+    page.keyboard.press("Enter")
+    expect(page.locator("#traffic-detail")).to_contain_text(ok_id)
     page.get_by_label("Status").select_option("4")
     expect(ok).to_be_hidden()
     expect(bad).to_be_visible()

@@ -47,9 +47,9 @@ function card(node, open) {
       h("dd", {}, credentials(node)),
       h("dt", {}, "Try it"),
       h("dd", {},
-        h("a", { href: `#playground/${encodeURIComponent(node.alias)}` }, "Playground"), " · ",
-        h("a", { href: `#chaos/${encodeURIComponent(node.alias)}` }, "Chaos"), " · ",
-        h("a", { href: `#threads/node:${encodeURIComponent(node.alias)}` }, "Threads"))),
+        h("a", { href: `#playground/${encodeURIComponent(node.alias)}`, "aria-label": `Talk to ${node.alias} in the Playground` }, "Playground"), " · ",
+        h("a", { href: `#chaos/${encodeURIComponent(node.alias)}`, "aria-label": `Chaos for ${node.alias}` }, "Chaos"), " · ",
+        h("a", { href: `#threads/node:${encodeURIComponent(node.alias)}`, "aria-label": `Threads of ${node.alias}` }, "Threads"))),
     details);
 }
 
