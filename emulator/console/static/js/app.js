@@ -22,7 +22,10 @@ function route() {
     section.hidden = section.dataset.view !== view;
   }
   for (const link of document.querySelectorAll(".tabs a")) {
-    if (link.dataset.tab === view) link.setAttribute("aria-current", "page");
+    if (link.dataset.tab === view) {
+      link.setAttribute("aria-current", "page");
+      link.scrollIntoView({ block: "nearest", inline: "nearest" }); // narrow screens scroll the tabs
+    }
     else link.removeAttribute("aria-current");
   }
   const titles = { reference: "API reference" };

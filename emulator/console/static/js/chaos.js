@@ -69,7 +69,10 @@ function current() {
   const value = overrides || EMPTY;
   const faults = (value.faults || []).map((fault) =>
     Object.fromEntries(Object.entries(fault).filter(([, v]) => v !== null && v !== undefined)));
-  return { faults, latency: value.latency ?? null, rate_limit: value.rate_limit ?? null };
+  const latency = value.latency
+    ? Object.fromEntries(Object.entries(value.latency).filter(([, v]) => v !== null && v !== undefined))
+    : null;
+  return { faults, latency, rate_limit: value.rate_limit ?? null };
 }
 
 function fillNodes() {
@@ -128,17 +131,20 @@ function showError(error) {
 }
 
 function describeFault(fault) {
-  const times = fault.times ? `the next ${fault.times} request${fault.times === 1 ? "" : "s"}` : "every request";
+  const n = fault.times;
   const when = fault.when ? ` matching ${JSON.stringify(fault.when)}` : "";
-  const rate = fault.rate !== undefined && fault.rate !== null ? ` (probability ${fault.rate})` : "";
+  const rate = fault.rate !== undefined && fault.rate !== null ? ` (with probability ${fault.rate})` : "";
+  const subject = (n === 1 ? "the next request" : n ? `the next ${n} requests` : "every request") + when + rate;
+  const verb = n && n > 1 ? "answer" : "answers";
   if (fault.status) {
-    return `${cap(times)}${when}${rate} answer ${fault.status}${fault.retry_after !== undefined && fault.retry_after !== null ? ` with Retry-After: ${fault.retry_after}` : ""}`;
+    const retry = fault.retry_after !== undefined && fault.retry_after !== null ? ` with Retry-After: ${fault.retry_after}` : "";
+    return `${cap(subject)} ${verb} ${fault.status}${retry}`;
   }
   if (fault.stream_error_after !== undefined && fault.stream_error_after !== null) {
-    return `Streams of ${times}${when}${rate} end with an error event after ${fault.stream_error_after} tokens`;
+    return `Streams of ${subject} end with an error event after ${fault.stream_error_after} tokens`;
   }
   if (fault.disconnect_after !== undefined && fault.disconnect_after !== null) {
-    return `Streams of ${times}${when}${rate} are cut (disconnect) after ${fault.disconnect_after} tokens`;
+    return `Streams of ${subject} are cut (disconnect) after ${fault.disconnect_after} tokens`;
   }
   return JSON.stringify(fault);
 }
