@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.apis.stopping import STOP_MESSAGE, Streams, streams
+from emulator.apis.stopping import STOP_MESSAGE, Stopped, next_or_stop, streams
 from emulator.core.errors import EmulatorError, ServerStopping
 from emulator.core.events import Event
 
@@ -70,31 +69,15 @@ async def encode_stream(
     the server stopping (see `emulator.apis.stopping`): the client gets a clean end."""
     state = streams()
     try:
-        while not state.stopping:
-            event = await _next_event(events, state)
-            if event is None:
+        while True:
+            try:
+                event = await next_or_stop(events, state)
+            except StopAsyncIteration:
                 return
+            except Stopped:
+                raise ServerStopping(STOP_MESSAGE) from None
             frame = encode(event)
             if frame is not None:
                 yield frame.encode()
-        raise ServerStopping(STOP_MESSAGE)
     except EmulatorError as exc:
         yield failed(exc).encode()
-
-
-async def _next_event(events: AsyncIterator[Event], state: Streams) -> Event | None:
-    """The next event (None at the end), or ServerStopping when the server stops meanwhile."""
-    task = asyncio.current_task()
-    assert task is not None
-    state.waiting.add(task)
-    try:
-        return await anext(events)
-    except StopAsyncIteration:
-        return None
-    except asyncio.CancelledError as exc:
-        if not state.stopped_us(exc):
-            raise  # a client hang-up, or uvicorn giving up: not ours to swallow
-        task.uncancel()
-        raise ServerStopping(STOP_MESSAGE) from None
-    finally:
-        state.waiting.discard(task)

@@ -13,8 +13,12 @@ on its own loop and stops on its own.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 from weakref import WeakKeyDictionary
+
+T = TypeVar("T")
 
 STOP_MESSAGE = "The emulator is shutting down"
 
@@ -42,6 +46,30 @@ def streams() -> Streams:
     if found is None:
         found = _BY_LOOP[loop] = Streams()
     return found
+
+
+class Stopped(Exception):
+    """The server began to stop while a stream waited for its next item."""
+
+
+async def next_or_stop(iterator: AsyncIterator[T], state: Streams | None = None) -> T:
+    """The iterator's next item (StopAsyncIteration at its end), or Stopped when the server
+    stops meanwhile: a stream's way of waiting that `stop_streams()` can wake."""
+    state = state or streams()
+    if state.stopping:
+        raise Stopped
+    task = asyncio.current_task()
+    assert task is not None
+    state.waiting.add(task)
+    try:
+        return await anext(iterator)
+    except asyncio.CancelledError as exc:
+        if not state.stopped_us(exc):
+            raise  # a client hang-up, or uvicorn giving up: not ours to swallow
+        task.uncancel()
+        raise Stopped from None
+    finally:
+        state.waiting.discard(task)
 
 
 def stop_streams() -> int:

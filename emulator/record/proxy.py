@@ -20,6 +20,7 @@ from litestar.enums import HttpMethod
 from litestar.response import Stream
 
 from emulator.apis.base import parse_json, read_body
+from emulator.apis.stopping import Stopped, next_or_stop
 from emulator.core.errors import (
     EmulatorError,
     InvalidRequest,
@@ -123,12 +124,21 @@ class Proxy:
         """The upstream's body, each chunk passed on as soon as it is read; at its end, the
         turn is saved before the caller's response ends."""
         ended = False
+        chunks = aiter(response.chunks())
         try:
-            async for chunk in response.chunks():
+            while True:
+                try:
+                    chunk = await next_or_stop(chunks)
+                except StopAsyncIteration:
+                    break
                 if recording is not None:
                     recording.feed(chunk, self._ms(started))
                 yield chunk
             ended = True
+        except Stopped:  # Ctrl-C: end the caller's stream now; the turn is incomplete
+            ended = True
+            _skip(recording, label, "the recorder stopped before the reply ended")
+            recording = None
         except UpstreamUnavailable as exc:
             ended = True
             _skip(recording, label, f"the upstream broke off: {exc.message}")

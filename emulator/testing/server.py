@@ -127,10 +127,9 @@ class EmulatorServer:
             fixtures=self.fixtures,
             log_level=None,
         )
+        # bind() listens at once: the first requests queue until uvicorn accepts them, instead
+        # of being refused while it starts.
         self._sock = bind(HOST, 0)
-        # Listening now queues the first requests until uvicorn accepts them, instead of
-        # refusing them while it starts.
-        self._sock.listen()
         self.port = self._sock.getsockname()[1]
         self._failure = None
         self._thread = threading.Thread(

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
+from emulator.testing import EmulatorServer
 from tests.conftest import KEY, TEST_CONFIG
 from tests.e2e.server import Server, run_cli
 
@@ -432,18 +433,35 @@ def like(shown: str, actual: str) -> bool:
     return actual.startswith(shown[:-3]) if shown.endswith("...") else actual == shown
 
 
-def test_ctrl_c_on_an_idle_recorder_is_quiet(tmp_path: Path) -> None:
-    recorder = Server(
-        None,
-        *("--api", "widget", "--upstream", "http://127.0.0.1:9", "--node", "w"),
-        cwd=tmp_path,
-        command="record",
-    ).start()
-    assert recorder.process is not None
-    # the upstream is unreachable: a 502 says the proxy is serving
-    assert httpx.get(f"{recorder.url}/chit", timeout=10).status_code == 502
-    recorder.process.send_signal(signal.SIGINT)
-    assert recorder.process.wait(timeout=10) == 0
-    recorder.kill()
+def test_ctrl_c_on_a_recorder_ends_its_open_stream_and_is_quiet(tmp_path: Path) -> None:
+    """The stream a recorder relays ends cleanly at once (the upstream's bytes so far, then
+    the end of the body: the proxy has no event of its own to add), and nothing is recorded."""
+    with EmulatorServer(STOPPING_CONFIG) as upstream:
+        recorder = Server(
+            None,
+            *("--api", "widget", "--upstream", upstream.node_url("wd"), "--node", "wd"),
+            cwd=tmp_path,
+            command="record",
+        ).start()
+        assert recorder.process is not None
+        lines: list[str] = []
+        try:
+            with httpx.stream(
+                "POST",
+                f"{recorder.url}/v1/chat/stream",
+                headers={"x-api-key": "k-wd"},
+                json={"sessionId": "s-1", "message": LONG},
+                timeout=30,
+            ) as response:
+                for line in response.iter_lines():  # raises if the transfer is cut
+                    lines.append(line)
+                    if len(lines) == 3:
+                        recorder.process.send_signal(signal.SIGINT)
+            assert recorder.process.wait(timeout=10) == 0
+        finally:
+            recorder.kill()
+    assert '"type":"token"' in lines[-1] and len(lines) < 100  # ended early, not at `done`
     assert "Traceback" not in recorder.text
+    assert "not recorded: the recorder stopped before the reply ended" in recorder.text
     assert recorder.output[-1] == "emulator: stopped\n"
+    assert not (tmp_path / "fixtures" / "wd.yaml").exists()
