@@ -38,6 +38,9 @@ EXPOSED_HEADERS = [
     "X-Idempotent-Replay",
     "Retry-After",
     "X-Emulator-Error",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
 ]
 
 

@@ -187,6 +187,15 @@ def optional_text(body: Mapping[str, Any], field: str) -> str | None:
 
 
 async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
+    """`answer`, with `X-RateLimit-*` on every response of a rate-limited node."""
+    response = await answer(request, endpoints)
+    quota = request.scope.get("state", {}).get("quota")
+    if quota is not None:
+        response.headers.update(quota.headers())
+    return response
+
+
+async def answer(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
     """Resolve the node, then let its API's endpoint answer; every error in that API's format.
 
     The API a request addresses (by path alias, Host, its own id or a key) is known before the
@@ -212,9 +221,13 @@ async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint
             raise NodeNotFound(f"Node '{node.alias}' does not serve this path", ident=node.alias)
         _note(request, node=node.alias, api=node.api)
         credential = dialect.credential(request)
-        engine.authenticate(config, node, credential)
-        if endpoint.metered:
-            engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
+        try:
+            engine.authenticate(config, node, credential)
+            if endpoint.metered:
+                engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
+        finally:
+            _note(request, quota=engine.quota(node, credential))
+        await engine.stall(node)
         call = Call(request, engine, config, node, body, parsed, request_id(request))
         response = await endpoint.handler(call)
         _note(request, streaming=isinstance(response, Stream))

@@ -113,6 +113,7 @@ class Latency:
     first_token_ms: float = 0.0
     tokens_per_second: float = 0.0  # 0 = as fast as possible
     jitter: float = 0.0  # 0..1, fraction of each delay randomised (seeded)
+    delay_ms: float = 0.0  # a stall before the first byte of the response (client timeouts)
 
 
 @dataclass(frozen=True, slots=True)

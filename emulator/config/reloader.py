@@ -190,6 +190,7 @@ class Reloader:
             return ReloadResult(False, engine.generation, changes)
         # No await between these lines: a request sees the old config or the new one, whole.
         engine.config = config
+        engine.overrides.retain(config.nodes)  # a removed node's overrides go with it
         engine.generation += 1
         engine.loaded_at = engine.clock.now()
         log.info(

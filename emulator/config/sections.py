@@ -32,7 +32,7 @@ TOOL_KEYS = ("name", "description", "parameters")
 KNOWLEDGE_KEYS = ("id", "title", "text", "url", "source_type")
 CHIT_KEYS = ("enabled", "verbosity", "sections")
 CHIT_SECTION_KEYS = ("enabled", "mode", "format", "body")
-LATENCY_KEYS = ("first_token_ms", "tokens_per_second", "jitter")
+LATENCY_KEYS = ("first_token_ms", "tokens_per_second", "jitter", "delay_ms")
 RATE_LIMIT_KEYS = ("requests", "per_seconds")
 FAULT_KEYS = (
     "when", "status", "retry_after", "stream_error_after", "disconnect_after", "rate", "times",
@@ -182,7 +182,13 @@ def build_latency(c: Checker, value: YValue | None) -> Latency:
     first = c.number(c.get(m, "first_token_ms"), "first_token_ms", 0)
     rate = c.number(c.get(m, "tokens_per_second"), "tokens_per_second", 0)
     jitter = c.number(c.get(m, "jitter"), "jitter", 0, 1)
-    return Latency(first_token_ms=first or 0.0, tokens_per_second=rate or 0.0, jitter=jitter or 0.0)
+    delay = c.number(c.get(m, "delay_ms"), "delay_ms", 0)
+    return Latency(
+        first_token_ms=first or 0.0,
+        tokens_per_second=rate or 0.0,
+        jitter=jitter or 0.0,
+        delay_ms=delay or 0.0,
+    )
 
 
 def build_rate_limit(c: Checker, value: YValue | None) -> RateLimit | None:

@@ -22,6 +22,7 @@ from emulator.config.loader import MAX_CONFIG_BYTES
 from emulator.config.reloader import Reloader
 from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
+from emulator.control.overrides import HANDLERS as override_handlers
 from emulator.control.snippets import snippets
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, InvalidRequest, NotFound, PayloadTooLarge
@@ -228,8 +229,8 @@ async def journal_entry(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post(
     "/reset",
-    summary="Forget every thread, idempotency record, journal entry, rate-limit bucket and fault"
-    " counter",
+    summary="Forget every thread, idempotency record, journal entry, rate-limit bucket, fault"
+    " counter and runtime override",
     status_code=200,
 )
 async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -237,6 +238,7 @@ async def reset(request: Request[Any, Any, Any]) -> dict[str, Any]:
     engine.store.reset()
     engine.limiter.reset()
     engine.faults.reset()
+    engine.overrides.clear()
     _request_log(request).clear()
     return {"status": "reset"}
 
@@ -337,6 +339,7 @@ def control_router() -> Router:
             health,
             nodes,
             node_snippets,
+            *override_handlers,
             threads,
             thread,
             thread_as_fixture,

@@ -18,7 +18,8 @@ from emulator.core.events import Done, Event, Failure, Sources, Start, Token
 from emulator.core.faults import FaultInjector, Interruption, interruption, refuse
 from emulator.core.fixtures import FixtureTurn
 from emulator.core.models import ModelRunner, Reply, TurnContext
-from emulator.core.ratelimit import RateLimiter
+from emulator.core.overrides import Override, Overrides
+from emulator.core.ratelimit import Quota, RateLimiter
 from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
 from emulator.core.replay import FixtureSource, Position
 from emulator.core.replay import delays as recorded_delays
@@ -128,6 +129,7 @@ class Engine:
         self._jitter = random.Random(seed)
         self.limiter = RateLimiter()
         self.faults = FaultInjector(seed)
+        self.overrides = Overrides()
 
     def resolve(self, config: Config, hints: Hints, apis: Sequence[str]) -> Node:
         return resolve_node(config, hints, apis, self.unloaded)
@@ -142,8 +144,27 @@ class Engine:
 
     def admit(self, node: Node, credential: str | None) -> None:
         """Take one request from the caller's `rate_limit` bucket, or raise RateLimited."""
-        if node.rate_limit is not None:  # the clock is read only when it matters
-            self.limiter.admit(node, credential, self.clock.monotonic())
+        limit = self.overrides.rate_limit(node)
+        if limit is not None:  # the clock is read only when it matters
+            self.limiter.admit(node, credential, self.clock.monotonic(), limit)
+
+    def quota(self, node: Node, credential: str | None) -> Quota | None:
+        """The caller's rate-limit bucket as it stands; None for a node without a limit."""
+        limit = self.overrides.rate_limit(node)
+        if limit is None:
+            return None
+        return self.limiter.quota(node.alias, credential, limit, self.clock.monotonic())
+
+    def override(self, alias: str, override: Override) -> None:
+        """Replace a node's runtime overrides; their `times` faults count afresh."""
+        self.overrides.set(alias, override)
+        self.faults.forget_overrides(alias)
+
+    async def stall(self, node: Node) -> None:
+        """`latency.delay_ms`: wait before any byte of the response."""
+        delay = self.overrides.latency(node).delay_ms
+        if delay > 0:
+            await self.clock.sleep(delay / 1000.0)
 
     def thread(self, node: Node, thread_id: str) -> ThreadRecord:
         """A thread of `node`; another node's thread is as unknown as a missing one."""
@@ -161,7 +182,7 @@ class Engine:
         existing = self._existing_thread(node, request)
         # Each stored turn is two messages, so the count gives the turn number in O(1).
         turn_number = self.store.message_count(existing.id) // 2 + 1 if existing else 1
-        fault = self.faults.pick(node, request.message, turn_number)
+        fault = self.faults.pick(node, request.message, turn_number, self.overrides.faults(node))
         if fault is not None:
             refuse(fault)  # a status fault: nothing is stored
         # A new thread is stored with its first turn, once the model has answered: a model
@@ -213,7 +234,7 @@ class Engine:
             return [0.0] * count
         if turn.delays is not None:
             return list(turn.delays[:count])
-        return token_delays(node.latency, count, self._jitter)
+        return token_delays(self.overrides.latency(node), count, self._jitter)
 
     def _replay(self, node: Node, request: TurnRequest) -> Turn | None:
         assert request.idempotency_key is not None

@@ -36,6 +36,7 @@ class Interruption:
 
 
 FaultKey = tuple[str, int, Fault]
+OVERRIDDEN = "\x00override"  # suffix of an alias in the keys of its runtime override faults
 
 
 class FaultInjector:
@@ -46,17 +47,29 @@ class FaultInjector:
         self._counts: dict[FaultKey, int] = {}
         self._randoms: dict[FaultKey, random.Random] = {}
 
-    def pick(self, node: Node, message: str, turn: int) -> Fault | None:
-        for index, fault in enumerate(node.faults):
-            if fault.when is not None and match(fault.when, message, turn) is False:
-                continue
-            if self._fires((node.alias, index, fault)):
-                return fault
+    def pick(
+        self, node: Node, message: str, turn: int, overrides: tuple[Fault, ...] = ()
+    ) -> Fault | None:
+        """The first fault that applies: the runtime `overrides` first, then the node's own.
+        Each list counts on its own, so setting overrides does not restart the node's."""
+        for alias, faults in ((node.alias + OVERRIDDEN, overrides), (node.alias, node.faults)):
+            for index, fault in enumerate(faults):
+                if fault.when is not None and match(fault.when, message, turn) is False:
+                    continue
+                if self._fires((alias, index, fault)):
+                    return fault
         return None
 
     def reset(self) -> None:
         self._counts.clear()
         self._randoms.clear()
+
+    def forget_overrides(self, alias: str) -> None:
+        """Start a node's override faults afresh (they were replaced or cleared)."""
+        key = alias + OVERRIDDEN
+        for table in (self._counts, self._randoms):
+            for stale in [k for k in table if k[0] == key]:
+                del table[stale]
 
     def _fires(self, key: FaultKey) -> bool:
         fault = key[2]

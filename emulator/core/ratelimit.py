@@ -19,6 +19,23 @@ EPSILON = 1e-9
 MAX_BUCKETS = 10_000  # past this, full (idle) buckets are forgotten
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What `X-RateLimit-*` say: the bucket's size, the requests left in it now, and the whole
+    seconds until it is full again."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
 @dataclass(slots=True)
 class Bucket:
     tokens: float
@@ -31,10 +48,12 @@ class RateLimiter:
     def __init__(self) -> None:
         self._buckets: dict[tuple[str, str | None, RateLimit], Bucket] = {}
 
-    def admit(self, node: Node, credential: str | None, now: float) -> None:
+    def admit(
+        self, node: Node, credential: str | None, now: float, limit: RateLimit | None = None
+    ) -> None:
         """Take one token from the caller's bucket, or raise RateLimited with the whole
-        seconds (at least 1) until a token is available."""
-        limit = node.rate_limit
+        seconds (at least 1) until a token is available. `limit`: instead of the node's."""
+        limit = limit or node.rate_limit
         if limit is None:
             return
         key = (node.alias, credential, limit)
@@ -50,6 +69,17 @@ class RateLimiter:
             return
         wait = (1 - bucket.tokens) / rate
         raise RateLimited("Rate limit exceeded", retry_after=max(1, math.ceil(wait - EPSILON)))
+
+    def quota(self, alias: str, credential: str | None, limit: RateLimit, now: float) -> Quota:
+        """The caller's bucket as it stands, without taking from it."""
+        bucket = self._buckets.get((alias, credential, limit))
+        rate = limit.requests / limit.per_seconds
+        tokens = float(limit.requests)
+        if bucket is not None:
+            tokens = min(limit.requests, bucket.tokens + (now - bucket.updated) * rate)
+        remaining = max(0, math.floor(tokens + EPSILON))
+        full_in = max(0, math.ceil((limit.requests - tokens) / rate - EPSILON))
+        return Quota(limit.requests, remaining, full_in)
 
     def reset(self) -> None:
         self._buckets.clear()

@@ -13,9 +13,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -28,6 +29,7 @@ from emulator.config.model import Location
 from emulator.server import build_server
 
 HOST = "127.0.0.1"
+CLIENT = {"X-Emulator-Client": "pytest"}  # what the control plane asks of state changes
 
 ConfigSource = str | Mapping[str, Any] | os.PathLike[str]
 """YAML text, a mapping (dumped to YAML), or the path of a nodes.yaml.
@@ -212,6 +214,63 @@ class EmulatorServer:
         entries: list[dict[str, Any]] = self._call("GET", "/journal", params=params)["entries"]
         return entries
 
+    def overrides(
+        self,
+        alias: str,
+        *,
+        faults: Sequence[Mapping[str, Any]] = (),
+        latency: Mapping[str, Any] | None = None,
+        rate_limit: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Replace a node's runtime overrides (PUT /_emulator/nodes/{alias}/overrides): faults
+        tried before its own (same keys as nodes.yaml `faults`), and a `latency` (with
+        `delay_ms`) and `rate_limit` that replace its own. Returns them as stored.
+
+        Raises ConfigRejected, with the server's `errors`, for a bad override. `reset()` (so
+        every test of the `emulator` fixture) clears them.
+        """
+        body = {"faults": list(faults), "latency": latency, "rate_limit": rate_limit}
+        response = self._http.put(_overrides(alias), json=body, headers=CLIENT)
+        if response.status_code == 422:
+            raise ConfigRejected(response.json()["errors"])
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def get_overrides(self, alias: str) -> dict[str, Any]:
+        """A node's runtime overrides: `{"faults", "latency", "rate_limit"}`."""
+        response = self._http.get(_overrides(alias))
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def faults(self, alias: str, *faults: Mapping[str, Any], **fault: Any) -> dict[str, Any]:
+        """Make a node fail at runtime, e.g. `faults("support", status=503, times=3)` (the next
+        three requests get a 503) or `faults("support", stream_error_after=5)`. Replaces its
+        override faults; its override latency and rate limit stay."""
+        current = self.get_overrides(alias)
+        wanted = [*faults, *([fault] if fault else [])]
+        return self.overrides(
+            alias, faults=wanted, latency=current["latency"], rate_limit=current["rate_limit"]
+        )
+
+    def latency(self, alias: str, **latency: float) -> dict[str, Any]:
+        """Slow a node down at runtime, e.g. `latency("support", first_token_ms=800,
+        tokens_per_second=10)` or `latency("support", delay_ms=5000)` (a stall before the first
+        byte). Its override faults and rate limit stay."""
+        current = self.get_overrides(alias)
+        return self.overrides(
+            alias, faults=current["faults"], latency=latency, rate_limit=current["rate_limit"]
+        )
+
+    def clear_overrides(self, alias: str | None = None) -> None:
+        """Clear one node's runtime overrides, or every node's."""
+        if alias is not None:
+            self._http.delete(_overrides(alias), headers=CLIENT).raise_for_status()
+            return
+        for node in self._call("GET", "/nodes")["nodes"]:
+            self._http.delete(_overrides(node["alias"]), headers=CLIENT).raise_for_status()
+
     def health(self) -> dict[str, Any]:
         """GET /_emulator/health: status, config generation and path, the last config error."""
         return self._call("GET", "/health")
@@ -258,6 +317,10 @@ class EmulatorServer:
             health: dict[str, Any] = response.json()
             return health
         raise EmulatorStartError(f"the emulator did not answer health within {self.timeout} s")
+
+
+def _overrides(alias: str) -> str:
+    return f"/_emulator/nodes/{quote(alias, safe='')}/overrides"
 
 
 def _is_path(text: str) -> bool:

@@ -94,6 +94,29 @@ def test_7_a_broken_marker_is_an_error(emulator):
 
 def test_8_a_failing_request_fails_the_test(emulator):
     assert chat(emulator, "support", "ping").status_code == 200  # no key: 401
+
+
+def test_9_runtime_faults_and_latency(emulator):
+    from emulator.testing import ConfigRejected
+
+    emulator.faults("support", status=503, times=2)
+    emulator.latency("support", delay_ms=1)
+    assert emulator.get_overrides("support")["latency"]["delay_ms"] == 1
+    assert emulator.get_overrides("support")["faults"] == [{"status": 503, "times": 2}]
+    codes = [chat(emulator, "support", "ping", SUPPORT_KEY).status_code for _ in range(3)]
+    assert codes == [503, 503, 200]
+    with pytest.raises(ConfigRejected, match="status: expected an integer from 400 to 599"):
+        emulator.faults("support", status=99)
+    emulator.overrides("echo", rate_limit={"requests": 1, "per_seconds": 60})
+    assert chat(emulator, "echo").headers["X-RateLimit-Remaining"] == "0"
+    assert chat(emulator, "echo").status_code == 429
+    emulator.clear_overrides("echo")
+    assert chat(emulator, "echo").status_code == 200
+
+
+def test_10_overrides_do_not_outlive_their_test(emulator):
+    assert emulator.get_overrides("support")["faults"] == []
+    assert chat(emulator, "support", "ping", SUPPORT_KEY).status_code == 200
 """
 
 SERVED = """
@@ -135,7 +158,7 @@ def user_suite(pytester: pytest.Pytester) -> pytest.Pytester:
 def test_the_emulator_fixture_in_a_session(user_suite: pytest.Pytester) -> None:
     user_suite.makepyfile(test_demo=DEMO_SESSION)
     result = user_suite.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
-    result.assert_outcomes(passed=7, failed=1, errors=1)
+    result.assert_outcomes(passed=9, failed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of test_7_a_broken_marker_is_an_error*",
