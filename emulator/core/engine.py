@@ -191,7 +191,9 @@ class Engine:
         turn, messages = self._answer(node, thread, request, turn_number, interruption(fault))
         key = request.idempotency_key
         record = (
-            IdempotencyRecord(node.alias, key, request.fingerprint, turn.to_payload())
+            IdempotencyRecord(
+                node.alias, key, request.fingerprint, turn.to_payload(), turn.thread_id
+            )
             if key
             else None
         )

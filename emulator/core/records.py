@@ -32,6 +32,7 @@ class IdempotencyRecord:
     key: str
     fingerprint: str  # "METHOD /path digest-of-the-parsed-body"
     payload: Mapping[str, Any]  # JSON-able; what is needed to replay the response
+    thread_id: str | None = None  # the turn's thread: deleting the thread deletes the record
 
 
 class Store(Protocol):

@@ -123,8 +123,11 @@ def test_delete_thread_removes_its_messages_persistently(tmp_path: Path) -> None
     s.create_thread(thread("thr_2"))
     s.append_messages(turn("thr_1", 1))
     s.append_messages(turn("thr_2", 1))
+    s.put_idempotency(IdempotencyRecord("support", "k1", "fp", {"n": 1}, "thr_1"))
+    s.put_idempotency(IdempotencyRecord("support", "k2", "fp", {"n": 2}, "thr_2"))
 
     assert s.delete_thread("thr_1") is True
+    assert s.get_idempotency("support", "k1") is None  # it would replay a turn that is gone
     assert s.delete_thread("thr_1") is False
     assert s.get_thread("thr_1") is None
     assert s.messages("thr_1") == []
@@ -136,6 +139,8 @@ def test_delete_thread_removes_its_messages_persistently(tmp_path: Path) -> None
     assert s.message_count("thr_2") == 2
     snapshot_docs = s._storage.read()["messages"].values()
     assert {d["thread_id"] for d in snapshot_docs} == {"thr_2"}
+    assert s.get_idempotency("support", "k1") is None
+    assert s.get_idempotency("support", "k2") is not None
     s.close()
 
 
