@@ -14,13 +14,13 @@ from litestar.enums import HttpMethod, ScopeType
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from emulator import __version__
 from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
+from emulator.control.apidocs import OfflineSwagger
 from emulator.control.console import console_redirect, wants_console
 from emulator.control.hosts import HostPolicy
 from emulator.control.routes import PREFIX, control_router, neutral_error
@@ -82,7 +82,7 @@ def build_app(
             title="chat-api-emulator",
             version=__version__,
             path="/_emulator/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[OfflineSwagger(PREFIX)],
         ),
         exception_handlers={HTTPException: _fallback_error(table)},
         request_max_body_size=None,  # the dispatcher caps bodies itself, to answer in API format

@@ -20,6 +20,7 @@ from emulator.apis.registry import node_base, node_urls
 from emulator.config.fixtures import dump_fixture
 from emulator.config.loader import MAX_CONFIG_BYTES
 from emulator.config.reloader import Reloader
+from emulator.control.apidocs import assets_router
 from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
 from emulator.control.overrides import HANDLERS as override_handlers
@@ -352,6 +353,7 @@ def control_router() -> Router:
             get_config,
             put_config,
             console_router(),
+            assets_router(),
         ],
         tags=["control plane"],
     )
