@@ -3,6 +3,7 @@ same idempotency key stores it once, nothing leaves an empty thread, and health 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from litestar.testing import TestClient
 
 from emulator.core.store import TinyStore
 from tests.conftest import make_app
+from tests.core.test_store import thread, turn
 from tests.faults.mounts import fill, tmpfs
 
 CHAT = "/nodes/echo/chat"
@@ -78,3 +80,32 @@ def test_failures_on_a_full_disk_leave_no_empty_threads(
     client.app.state.engine.store.close()
     with TinyStore(disk / "data") as reopened:
         assert reopened.list_threads() == []
+
+
+def test_a_compaction_that_runs_out_of_disk_loses_nothing(
+    disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = disk / "data"
+    with TinyStore(data) as store:
+        store.create_thread(thread("thr_1"))
+        for n in range(150):  # about 100 kB of journal, under the default threshold
+            store.append_messages(turn("thr_1", n))
+    filler = fill(disk, leave_bytes=40_000)  # room for appends, not for a snapshot
+
+    store = TinyStore(data, compact_min_bytes=16_384)
+    store.append_messages(turn("thr_1", 150))  # crosses the threshold: compaction starts
+    deadline = time.monotonic() + 10  # it runs on its thread
+    while "compaction failed" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "store compaction failed, will retry later" in caplog.text
+    assert "No space left on device" in caplog.text
+    for n in range(151, 160):  # appends go on, and do not retry the compaction each time
+        store.append_messages(turn("thr_1", n))
+    assert store.write_error is None
+    filler.unlink()
+    store.compact()
+    store.close()
+
+    assert sorted(p.name for p in data.iterdir()) == [".lock", "threads.journal", "threads.json"]
+    with TinyStore(data) as reopened:
+        assert reopened.message_count("thr_1") == 320
