@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, delete, get, put
+from litestar.openapi import ResponseSpec
 
 from emulator.apis.base import read_body
 from emulator.config.errors import ConfigError
@@ -36,7 +37,22 @@ def _error(error: EmulatorError) -> Response[Any]:
     )
 
 
-@get(PATH, summary=f"A node's runtime overrides: {SHAPE}")
+NOT_FOUND = ResponseSpec(
+    dict[str, Any], description='`{"error": {"code": "not_found", "message"}}`: no such node'
+)
+REJECTED = ResponseSpec(
+    dict[str, Any],
+    description='`{"errors": [{"message", "file", "line", "column"}]}`, as nodes.yaml reports'
+    " them, with the line and column in the body",
+)
+
+
+@get(
+    PATH,
+    summary="A node's runtime overrides",
+    response_description=SHAPE,
+    responses={404: NOT_FOUND},
+)
 async def get_overrides(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         engine, node = _node(request)
@@ -47,8 +63,14 @@ async def get_overrides(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @put(
     PATH,
-    summary="Replace a node's runtime overrides (faults tried before its own; latency and"
-    " rate_limit replace its own); 422 with the errors, as nodes.yaml reports them",
+    summary="Replace a node's runtime overrides",
+    description=f"Body: {SHAPE}, each block with the keys and checks of nodes.yaml (a missing"
+    " key counts as empty or null). Override faults are tried before the node's own and count"
+    " afresh; an override latency (`delay_ms`: a stall before the first byte) or rate limit"
+    " replaces the node's. Cleared by `POST /_emulator/reset`; kept across config reloads"
+    " while the node exists.",
+    response_description="The overrides as stored",
+    responses={404: NOT_FOUND, 422: REJECTED},
     status_code=200,
 )
 async def put_overrides(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -65,7 +87,13 @@ async def put_overrides(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response(override.to_dict())
 
 
-@delete(PATH, summary="Clear a node's runtime overrides", status_code=200)
+@delete(
+    PATH,
+    summary="Clear a node's runtime overrides",
+    response_description="The overrides, now empty",
+    responses={404: NOT_FOUND},
+    status_code=200,
+)
 async def delete_overrides(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         engine, node = _node(request)

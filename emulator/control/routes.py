@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.openapi import ResponseSpec
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
@@ -33,6 +34,9 @@ from emulator.core.seams import isoformat
 
 PREFIX = "/_emulator"
 DEFAULT_JOURNAL_LIMIT = 100
+NOT_FOUND = ResponseSpec(
+    dict[str, Any], description='`{"error": {"code": "not_found", "message"}}`'
+)
 PING_SECONDS = 15.0  # keeps an idle journal stream open through proxies
 
 
@@ -70,7 +74,12 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @get(
     "/nodes",
-    summary="Every node with its API, model, URLs (path form first) and credentials",
+    summary="Every node",
+    description="Each node with its API, model, the URLs it answers on (the path form"
+    " `http://HOST:PORT/nodes/ALIAS/...` first, then the `ALIAS.localhost` form) and its"
+    ' `credentials`: `{"apiKeys": [...], "jwt": bool, "anonymous": bool}`.',
+    response_description='`{"nodes": [{"alias", "api", "name", "description", "model",'
+    ' "anonymous", "urls", "credentials"}]}`',
 )
 async def nodes(request: Request[Any, Any, Any]) -> dict[str, Any]:
     engine = _engine(request)
@@ -98,8 +107,14 @@ async def nodes(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @get(
     "/nodes/{alias:str}/snippets",
-    summary="Client snippets (cURL, JavaScript fetch, Python requests) for one node, filled in"
-    " with its path-form URL and a working credential",
+    summary="Client snippets for one node",
+    description="Ready-to-run cURL, JavaScript `fetch` (with a stream reader) and Python"
+    " `requests` snippets for the node's API: the API documentation's own snippets where it"
+    " prints them, with the base URL swapped for the node's path-form URL and the key for a"
+    " credential that opens the node (its first key, else a JWT signed with its secret).",
+    response_description='`{"snippets": [{"id", "title", "language": "shell" | "javascript" |'
+    ' "python", "code"}]}`; 404 for an unknown node',
+    responses={404: NOT_FOUND},
 )
 async def node_snippets(request: Request[Any, Any, Any]) -> Response[Any]:
     alias = request.path_params["alias"]
@@ -184,8 +199,11 @@ async def journal(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get(
     "/journal/stream",
-    summary="Server-sent events: one `event: request` (data: the journal entry) per request as"
-    " it completes, and a `: ping` comment every 15 s",
+    summary="The journal, live (server-sent events)",
+    description="One `event: request` whose `data:` is the journal entry (as in"
+    " `GET /_emulator/journal`) for each request to a node as it completes, and a `: ping`"
+    " comment every 15 s. Control-plane calls are not journaled.",
+    response_description="`text/event-stream`, open until the client or the server closes it",
     media_type="text/event-stream",
 )
 async def journal_stream(request: Request[Any, Any, Any]) -> ServerSentEvent:
@@ -194,9 +212,8 @@ async def journal_stream(request: Request[Any, Any, Any]) -> ServerSentEvent:
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         try:
-            yield ServerSentEventMessage(
-                comment="connected", data=None, sep="\n"
-            )  # headers out, so clients see it
+            # Sends the headers at once, so a client knows it is subscribed.
+            yield ServerSentEventMessage(comment="connected", data=None, sep="\n")
             while True:
                 try:
                     entry = await asyncio.wait_for(queue.get(), PING_SECONDS)
@@ -216,9 +233,14 @@ async def journal_stream(request: Request[Any, Any, Any]) -> ServerSentEvent:
 
 @get(
     "/journal/{request_id:str}",
-    summary="One journal entry with its request headers (credentials redacted) and body, and its"
-    " response headers and body or stream frames (ms since the request arrived); bodies capped"
-    " at 64 KiB",
+    summary="One journal entry, with what was sent and answered",
+    description="The entry plus `request` (`headers`, credentials redacted; `query`, with"
+    " `api_key` and the like redacted; `body`) and `response` (`headers`; `body`, or for a"
+    ' stream `frames`: `[{"ms", "data"}]`, ms since the request arrived). Each body keeps'
+    " its first 64 KiB (`truncated`, `bodyBytes`).",
+    response_description="The entry with `request` and `response`; 404 when the journal no"
+    " longer holds it",
+    responses={404: NOT_FOUND},
 )
 async def journal_entry(request: Request[Any, Any, Any]) -> Response[Any]:
     request_id = request.path_params["request_id"]
@@ -254,8 +276,12 @@ async def reload(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @get(
     "/config",
-    summary="The running config: its source path, generation, load time, YAML text and the"
-    " last reload error (file, line, column)",
+    summary="The running config and its last error",
+    description="Where the running config came from (a file, or `<PUT /_emulator/config>`), its"
+    " generation and load time, its YAML text (a file as it is now: with a pending error, the"
+    " text the error is about; `null` if unreadable) and the last reload error.",
+    response_description='`{"path", "generation", "loadedAt", "text", "error": null |'
+    ' {"message", "file", "line", "column"}, "errors": [...]}`',
 )
 async def get_config(request: Request[Any, Any, Any]) -> dict[str, Any]:
     engine = _engine(request)
@@ -274,6 +300,13 @@ async def get_config(request: Request[Any, Any, Any]) -> dict[str, Any]:
 @put(
     "/config",
     summary="Apply a whole nodes.yaml sent as the body (422 with the errors if it is invalid)",
+    response_description='What changed: `{"applied", "generation", "changes", "error", "errors"}`',
+    responses={
+        422: ResponseSpec(
+            dict[str, Any],
+            description='`{"errors": [{"message", "file", "line", "column"}]}`; nothing changes',
+        )
+    },
     status_code=200,
 )
 async def put_config(request: Request[Any, Any, Any]) -> Response[Any]:

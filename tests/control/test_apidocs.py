@@ -44,3 +44,26 @@ def test_the_assets_are_swagger_ui_5(local: TestClient[Any]) -> None:
     assert bundle.headers["content-type"].startswith(("text/javascript", "application/javascript"))
     assert "SwaggerUIBundle" in bundle.text
     assert "oas/3.1" in bundle.text
+
+
+CONSOLE_ENDPOINTS = {
+    ("get", "/_emulator/nodes/{alias}/snippets"): ("200", "404"),
+    ("get", "/_emulator/nodes/{alias}/overrides"): ("200", "404"),
+    ("put", "/_emulator/nodes/{alias}/overrides"): ("200", "404", "422"),
+    ("delete", "/_emulator/nodes/{alias}/overrides"): ("200", "404"),
+    ("get", "/_emulator/config"): ("200",),
+    ("put", "/_emulator/config"): ("200", "422"),
+    ("get", "/_emulator/journal/{request_id}"): ("200", "404"),
+    ("get", "/_emulator/journal/stream"): ("200",),
+}
+
+
+def test_the_console_endpoints_are_documented(local: TestClient[Any]) -> None:
+    paths = local.get("/_emulator/schema/openapi.json").json()["paths"]
+    generic = "Request fulfilled, document follows"
+    for (method, path), statuses in CONSOLE_ENDPOINTS.items():
+        operation = paths[path][method]
+        assert operation["summary"], (method, path)
+        for status in statuses:
+            described = operation["responses"][status]["description"]
+            assert described and described != generic, (method, path, status)
