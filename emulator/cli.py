@@ -472,6 +472,16 @@ def _banner(config: Config, path: Path, host: str, port: int, token: str | None)
         print(f"  {node.alias} ({node.api}, {node.model.kind}):", flush=True)
         for url in node_urls(node, host, port):
             print(f"    {url}", flush=True)
+    if any(
+        ".localhost:" in url
+        for node in config.nodes.values()
+        for url in node_urls(node, host, port)
+    ):
+        # Node's fetch, requests and httpx fail on *.localhost on most Linux systems.
+        print(
+            "The /nodes/ URLs work from any client; the *.localhost ones from curl and browsers.",
+            flush=True,
+        )
     print(f"Control plane: http://{host}:{port}/_emulator/health", flush=True)
     if token is not None:
         print(f"Control token: {token}  (send Authorization: Bearer <token>)", flush=True)

@@ -4,10 +4,13 @@ and the flags' usage errors and help."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
-from emulator.cli import bind, main
+from emulator.cli import _banner, bind, main
+from emulator.config.loader import parse_config
+from tests.conftest import TEST_CONFIG
 
 
 def _time_wait_on(port: int) -> None:
@@ -100,3 +103,17 @@ def test_help_shows_every_default_and_the_choices(
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     for part in shown:
         assert part in text
+
+
+def test_the_banner_leads_with_path_urls_and_says_where_subdomains_work(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _banner(parse_config(TEST_CONFIG, "nodes.yaml"), Path("nodes.yaml"), "127.0.0.1", 8080, None)
+    lines = capsys.readouterr().out.splitlines()
+    support = lines.index("  support (interlocute, scripted):")
+    assert lines[support + 1] == "    http://127.0.0.1:8080/nodes/support/chat"
+    assert "    http://support.localhost:8080/chat" in lines
+    assert (
+        "The /nodes/ URLs work from any client; the *.localhost ones from curl and browsers."
+        in lines
+    )

@@ -84,7 +84,9 @@ def shows(shown: list[str], actual: list[str]) -> bool:
 
 def on(url: str, text: str) -> str:
     """The README's text with its server at `url` instead of port 8080."""
-    return text.replace("http://127.0.0.1:8080", url).replace("http://localhost:8080", url)
+    port = url.rsplit(":", 1)[1]
+    text = text.replace("http://127.0.0.1:8080", url).replace("http://localhost:8080", url)
+    return text.replace(".localhost:8080", f".localhost:{port}")  # the subdomain form
 
 
 def like(shown: str, actual: str) -> bool:
@@ -175,6 +177,12 @@ def test_quickstart_javascript_and_python_run_as_printed(server: Server, tmp_pat
             line for line in code.splitlines() if "print" in line or "console.log" in line
         )
         assert done.stdout == printed.split(comment)[-1] + "\n"
+
+
+def test_the_chit_examples_run_as_printed(server: Server) -> None:
+    """By subdomain (curl resolves *.localhost) and by path."""
+    for command, shown in commands("The /chit information sheet"):
+        assert bash(on(server.url, command)) == shown or not shown
 
 
 def test_the_command_line_examples_run_as_printed(clone: Path) -> None:
