@@ -26,7 +26,6 @@ is harmless anyway.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -49,6 +48,7 @@ from emulator.core.storefiles import (
     header,
     header_line,
     lines_with_offsets,
+    loads,
     parse_header,
     parse_line,
     parse_snapshot,
@@ -154,7 +154,7 @@ class JournalStorage(Storage):
         """
         self._check_writable()
         line = dumps({"ops": list(ops)}) + b"\n"
-        decoded = json.loads(line)["ops"]
+        decoded = loads(line)["ops"]
         if self._fd is not None:
             with self._io:
                 self._append_line(line)

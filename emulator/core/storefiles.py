@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import msgspec
+
 SNAPSHOT_NAME: Final = "threads.json"
 JOURNAL_NAME: Final = "threads.journal"
 REJECTED_NAME: Final = "threads.rejected"
@@ -67,9 +69,31 @@ class Rejected:
         return dumps({k: v for k, v in fields.items() if v is not None}) + b"\n"
 
 
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
 def dumps(value: object) -> bytes:
-    # No indent: json.dumps then never emits a raw newline, so one value is one line.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON. It never holds a raw newline, so one value is one line.
+
+    msgspec, not the standard library: every turn is encoded (and decoded back) once, and
+    msgspec does both several times faster. Both escape control characters and write
+    non-ASCII as UTF-8; msgspec writes a NaN float as null, which json.dumps would have
+    written as `NaN`, a token that is not JSON at all.
+    """
+    try:
+        return _encode(value)
+    except TypeError as exc:  # the standard library's words, which errors have always used
+        raise TypeError(f"not JSON serializable: {exc}") from None
+
+
+def loads(data: bytes) -> Any:
+    """`dumps` undone. What msgspec refuses (an integer beyond its range, or a `NaN` that an
+    older version wrote) is read by the standard library instead."""
+    try:
+        return _decode(data)
+    except msgspec.DecodeError:
+        return json.loads(data)
 
 
 def header(generation: int, journal_offset: int | None = None) -> dict[str, Any]:
