@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
@@ -141,11 +142,18 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
+_decode = msgspec.json.Decoder().decode
+
+
 def parse_json(body: bytes) -> Any:
     """The parsed body, or MALFORMED for anything that is not JSON text a client could mean:
     bad syntax, bytes that are not UTF-8 (raw surrogate bytes included), nesting too deep for
     the parser, integers longer than Python reads (4300 digits), and strings holding a lone
     surrogate (not Unicode: nothing could store or send them back)."""
+    try:
+        return _decode(body)  # what msgspec accepts, the standard library reads the same way
+    except (msgspec.DecodeError, RecursionError):
+        pass  # judged below, as before: a BOM, NaN, a huge integer, or truly malformed
     try:
         # Decoded strictly first: `json.loads(bytes)` reads raw surrogate bytes (ED A0 80)
         # with "surrogatepass", which would let a lone surrogate through. JSON is UTF-8.

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from emulator.apis.stopping import STOP_MESSAGE, Stopped, next_or_stop, streams
 from emulator.core.errors import EmulatorError, ServerStopping
 from emulator.core.events import Event
@@ -14,7 +16,14 @@ from emulator.core.events import Event
 COMPACT = (",", ":")
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def dumps(value: Any, *, separators: tuple[str, str] = COMPACT) -> str:
+    """JSON text, non-ASCII as is. Compact output comes from msgspec (every token of every
+    stream is encoded here); it writes strings exactly as `json.dumps` does."""
+    if separators == COMPACT:
+        return _encode(value).decode()
     return json.dumps(value, ensure_ascii=False, separators=separators)
 
 
@@ -43,7 +52,7 @@ class NdjsonFrame:
     value: dict[str, Any]
 
     def encode(self) -> bytes:
-        return (dumps(self.value) + "\n").encode()
+        return _encode(self.value) + b"\n"
 
 
 @dataclass(frozen=True, slots=True)
