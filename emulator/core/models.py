@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import regex
-from faker import Faker
 
 from emulator.config.model import Matcher, ModelSpec, Node, Rule
 from emulator.core.errors import ModelError
@@ -17,6 +17,9 @@ from emulator.core.fixtures import FixtureTurn
 from emulator.core.replay import FixtureSource, Position, find_turn, miss, turn_at
 from emulator.core.seams import stable_seed
 from emulator.core.templates import render_template
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 # A rule's regex runs on the event loop: one that backtracks without end (`^(a|a)+$` on
 # "aaaa...!") would stall every client, so a match that takes longer fails that turn instead.
@@ -87,11 +90,21 @@ def _search(when: Matcher, message: str) -> regex.Match[str] | None:
 
 
 class ModelRunner:
-    """Answers a turn with the node's model. One Faker, reseeded per turn."""
+    """Answers a turn with the node's model. One Faker, reseeded per turn that uses it."""
 
     def __init__(self, fixtures: FixtureSource | None = None) -> None:
-        self._faker = Faker()
+        self._faker_instance: Faker | None = None
         self._fixtures = fixtures
+
+    @property
+    def _faker(self) -> Faker:
+        # Imported and built on first use: Faker takes a third of start-up time, and echo,
+        # scripted and replay replies without {fake.X} placeholders never need it.
+        if self._faker_instance is None:
+            from faker import Faker
+
+            self._faker_instance = Faker()
+        return self._faker_instance
 
     def reply(self, ctx: TurnContext) -> Reply:
         spec = ctx.node.model
@@ -142,17 +155,23 @@ class ModelRunner:
         return self._faker.paragraph(nb_sentences=3)
 
     def _render(self, template: str, ctx: TurnContext, groups: Mapping[str, str]) -> str:
-        self._reseed(ctx)
         values = {
             "message": ctx.message,
             "turn": str(ctx.turn),
             "node.name": ctx.node.name,
             **groups,
         }
-        return render_template(template, values, self._fake)
+        seeded = False
 
-    def _fake(self, provider: str) -> str:
-        return str(getattr(self._faker, provider)())
+        def fake(provider: str) -> str:
+            # Seeded before the first {fake.X}, so a template without one costs no reseed.
+            nonlocal seeded
+            if not seeded:
+                self._reseed(ctx)
+                seeded = True
+            return str(getattr(self._faker, provider)())
+
+        return render_template(template, values, fake)
 
     def _reseed(self, ctx: TurnContext) -> None:
         self._faker.seed_instance(stable_seed(ctx.seed, ctx.thread_id, ctx.turn))

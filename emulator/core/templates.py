@@ -13,9 +13,6 @@ from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 from functools import cache
 
-from faker import Faker
-from faker.providers import BaseProvider
-
 # The whole of what may stand between braces.
 PLACEHOLDER_PATTERN = re.compile(
     r"message|turn|match\.(?P<group>\d+)|node\.name|fake\.(?P<provider>[A-Za-z][A-Za-z0-9_]*)"
@@ -91,6 +88,8 @@ def is_faker_provider(name: str) -> bool:
 
 @cache
 def _faker_providers() -> frozenset[str]:
+    from faker import Faker  # only a config with {fake.X} placeholders needs it
+
     faker = Faker()
     generator = faker.factories[0]
     reserved = set(dir(type(faker)))  # proxy helpers such as `seed_instance` and `unique`
@@ -102,6 +101,8 @@ def _faker_providers() -> frozenset[str]:
 
 
 def _no_arg_provider(generator: object, name: str) -> bool:
+    from faker.providers import BaseProvider
+
     try:
         method = getattr(generator, name)
     except Exception:  # a few generator attributes raise when read; none is a provider
