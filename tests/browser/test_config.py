@@ -58,5 +58,23 @@ def test_an_error_is_shown_at_its_line_and_a_fix_takes_effect(console: Console) 
     expect(nodes_page.locator("#node-slow h2")).to_contain_text("Slower Echo")
     page.get_by_role("link", name="Nodes", exact=True).click()
     expect(page.locator("#node-slow h2")).to_contain_text("Slower Echo")
-    page.get_by_role("link", name="Config", exact=True).click()
-    console.screenshot("config")
+
+
+def test_an_error_in_the_file_on_disk_is_shown_at_file_line_col(console: Console) -> None:
+    page = console.open("#config")
+    alert = page.locator("#config-error")
+    expect(page.get_by_label("nodes.yaml")).to_have_value(CONFIG)
+    expect(alert).to_be_hidden()
+    path = console.server.config
+    assert path is not None
+    broken = CONFIG.replace("    name: Slow Echo", "    nmae: Slow Echo")
+    line = _line_of(broken, "nmae: Slow Echo")
+    try:
+        path.write_text(broken, encoding="utf-8")  # the server reloads it on save, and refuses it
+        expect(alert).to_contain_text(f"{path}:{line}:5")
+        expect(alert).to_contain_text("nmae")
+        expect(page.locator("#server-status")).to_contain_text("config error")
+    finally:
+        path.write_text(CONFIG, encoding="utf-8")
+    expect(alert).to_be_hidden()
+    expect(page.locator("#server-status")).not_to_contain_text("config error")
