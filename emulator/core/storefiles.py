@@ -113,7 +113,7 @@ def header_line(generation: int) -> bytes:
 def parse_snapshot(path: Path, raw: bytes) -> tuple[int, int | None, Tables]:
     """Generation, journal offset (or None) and tables of a snapshot file."""
     try:
-        value = json.loads(raw)
+        value = loads(raw)
     except ValueError as exc:
         raise CorruptStoreFile(path, f"not valid JSON ({exc})") from exc
     generation = check_header(path, value)
@@ -128,7 +128,7 @@ def parse_snapshot(path: Path, raw: bytes) -> tuple[int, int | None, Tables]:
 
 def parse_header(path: Path, line: bytes) -> int:
     try:
-        value = json.loads(line)
+        value = loads(line)
     except ValueError as exc:
         raise CorruptStoreFile(path, f"header is not valid JSON ({exc})", 1) from exc
     return check_header(path, value)
@@ -149,7 +149,7 @@ def parse_line(path: Path, number: int, line: bytes, validate: Validator) -> lis
     """The ops of one complete journal line; a line that does not parse, or that would
     store an invalid record, is damage (not a torn write): refuse to guess."""
     try:
-        ops = json.loads(line)["ops"]
+        ops = loads(line)["ops"]
         if not isinstance(ops, list):
             raise TypeError("'ops' is not a list")
     except (ValueError, TypeError, KeyError) as exc:
