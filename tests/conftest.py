@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -131,4 +132,7 @@ def make_jwt(**claims: Any) -> str:
     secret = claims.pop("secret", "dev-secret")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short dev secrets are the point
-        return jwt.encode({"aud": "support", **claims}, secret, algorithm="HS256")
+        # An hour's validity unless a test says otherwise (exp=None: no exp claim at all).
+        claims = {"aud": "support", "exp": int(time.time()) + 3600, **claims}
+        claims = {name: value for name, value in claims.items() if value is not None}
+        return jwt.encode(claims, secret, algorithm="HS256")

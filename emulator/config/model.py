@@ -94,6 +94,7 @@ class Jwt:
     secret: str
     audience: str | None = None
     issuer: str | None = None
+    require_exp: bool = True  # a token without `exp` would open the node forever
 
 
 @dataclass(frozen=True, slots=True)

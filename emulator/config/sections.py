@@ -27,7 +27,7 @@ from emulator.config.modelspec import build_matcher
 from emulator.config.yamlnodes import YMap, YScalar, YValue, to_plain
 
 AUTH_KEYS = ("api_keys", "jwt", "anonymous")
-JWT_KEYS = ("secret", "audience", "issuer")
+JWT_KEYS = ("secret", "audience", "issuer", "require_exp")
 TOOL_KEYS = ("name", "description", "parameters")
 KNOWLEDGE_KEYS = ("id", "title", "text", "url", "source_type")
 CHIT_KEYS = ("enabled", "verbosity", "sections")
@@ -52,7 +52,10 @@ def build_auth(c: Checker, value: YValue | None) -> Auth:
         secret = c.string(c.require(jm, "secret", "jwt", " (the HS256 signing secret)"), "secret")
         audience = c.string(c.get(jm, "audience"), "audience")
         issuer = c.string(c.get(jm, "issuer"), "issuer")
-        jwt = Jwt(secret, audience, issuer) if secret is not None else None
+        require_exp = c.boolean(c.get(jm, "require_exp"), "require_exp")
+        jwt = (
+            Jwt(secret, audience, issuer, require_exp is not False) if secret is not None else None
+        )
     return Auth(
         api_keys=c.strings(c.get(m, "api_keys"), "api_keys") or (),
         jwt=jwt,

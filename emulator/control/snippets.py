@@ -39,7 +39,8 @@ def credential(node: Node) -> str:
     if auth.api_keys:
         return auth.api_keys[0]
     if auth.jwt is not None:
-        claims = {"sub": "emulator-console"}
+        # A fixed far `exp` (2100-01-01): nodes require one, and the snippet stays the same.
+        claims: dict[str, str | int] = {"sub": "emulator-console", "exp": 4102444800}
         if auth.jwt.audience is not None:
             claims["aud"] = auth.jwt.audience
         if auth.jwt.issuer is not None:

@@ -6,7 +6,7 @@ import warnings
 
 import jwt
 
-from emulator.config.model import Config, Node
+from emulator.config.model import Config, Jwt, Node
 from emulator.core.errors import Unauthorized
 
 _JWT_SHAPE = 3  # header.payload.signature
@@ -19,7 +19,8 @@ def looks_like_jwt(credential: str) -> bool:
 def authenticate(config: Config, node: Node, credential: str | None) -> None:
     """Raise `Unauthorized` unless `credential` opens `node`.
 
-    A key that belongs to another node never opens this one, even in the any-key mode.
+    A key or JWT that belongs to another node never opens this one, even in the any-key mode
+    (anonymous nodes included). A JWT needs `exp` unless the node says `require_exp: false`.
     """
     auth = node.auth
     if not credential:
@@ -49,7 +50,10 @@ def _verify_jwt(node: Node, token: str) -> None:
                 algorithms=["HS256"],  # never "none", never an algorithm the token picks
                 audience=settings.audience,
                 issuer=settings.issuer,
-                options={"verify_aud": settings.audience is not None},
+                options={
+                    "verify_aud": settings.audience is not None,
+                    "require": ["exp"] if settings.require_exp else [],
+                },
             )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Token has expired") from None
@@ -66,11 +70,38 @@ def _verify_jwt(node: Node, token: str) -> None:
 
 
 def _belongs_to_other_node(config: Config, node: Node, credential: str) -> bool:
-    return any(
-        credential in other.auth.api_keys
-        for other in config.nodes.values()
-        if other.alias != node.alias
-    )
+    """`credential` is one of another node's keys, or a JWT signed with its secret (expired or
+    not, for any audience: it was made for that node all the same)."""
+    jwt_shaped = looks_like_jwt(credential)
+    for other in config.nodes.values():
+        if other.alias == node.alias:
+            continue
+        if credential in other.auth.api_keys:
+            return True
+        if jwt_shaped and other.auth.jwt is not None and _signed_with(credential, other.auth.jwt):
+            return True
+    return False
+
+
+def _signed_with(token: str, settings: Jwt) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            jwt.decode(
+                token,
+                settings.secret,
+                algorithms=["HS256"],
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
+            )
+    except jwt.InvalidTokenError:
+        return False
+    return True
 
 
 def owner_of_key(config: Config, credential: str, apis: tuple[str, ...]) -> Node | None:

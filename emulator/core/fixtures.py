@@ -7,10 +7,12 @@ request was sent. Plain values only: the YAML file format lives in `emulator.con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any
+
+from emulator.core.redaction import Redactor
 
 FIXTURE_VERSION = 1
 REDACTED = "[REDACTED]"
@@ -110,30 +112,27 @@ def _source_data(source: RecordedSource) -> dict[str, Any]:
 
 def redact(turn: FixtureTurn, secrets: Iterable[str]) -> FixtureTurn:
     """The turn with every secret replaced by [REDACTED], in the message, the frames and the
-    sources. A secret split across frames is caught too: those frames become one (at the time
-    of the last of them); the others keep their own text and time."""
-    hidden = sorted({s for s in secrets if s}, key=len, reverse=True)
-    if not hidden:
-        return turn
-    frames = _join_split_secrets(turn.frames, hidden)
-    frames = tuple(replace(f, text=_hide(f.text, hidden)) for f in frames)
-    return FixtureTurn(
-        _hide(turn.message, hidden),
+    sources: each secret in any case and in base64, and every JWT-shaped token (see
+    redaction.py). A secret split across frames is caught too: those frames become one (at the
+    time of the last of them); the others keep their own text and time."""
+    redactor = Redactor(secrets)
+    frames = _join_split_secrets(turn.frames, redactor)
+    frames = tuple(replace(f, text=redactor.hide(f.text, REDACTED)) for f in frames)
+    hidden = FixtureTurn(
+        redactor.hide(turn.message, REDACTED),
         frames,
-        tuple(_redact_source(source, hidden) for source in turn.sources),
+        tuple(_redact_source(source, redactor) for source in turn.sources),
     )
+    return turn if hidden == turn else hidden
 
 
-def _join_split_secrets(frames: tuple[Frame, ...], hidden: Sequence[str]) -> tuple[Frame, ...]:
+def _join_split_secrets(frames: tuple[Frame, ...], redactor: Redactor) -> tuple[Frame, ...]:
     """The frames with every boundary that cuts through a secret removed."""
     ends = list(accumulate(len(frame.text) for frame in frames))[:-1]
     joined = "".join(frame.text for frame in frames)
     glued: set[int] = set()  # i: frame i and frame i + 1 become one
-    for secret in hidden:
-        at = joined.find(secret)
-        while at != -1:
-            glued.update(i for i, end in enumerate(ends) if at < end < at + len(secret))
-            at = joined.find(secret, at + 1)
+    for start, end in redactor.spans(joined):
+        glued.update(i for i, cut in enumerate(ends) if start < cut < end)
     merged: list[Frame] = []
     text = ""
     for index, frame in enumerate(frames):
@@ -144,16 +143,10 @@ def _join_split_secrets(frames: tuple[Frame, ...], hidden: Sequence[str]) -> tup
     return tuple(merged)
 
 
-def _redact_source(source: RecordedSource, hidden: Sequence[str]) -> RecordedSource:
+def _redact_source(source: RecordedSource, redactor: Redactor) -> RecordedSource:
     return replace(
         source,
-        title=_hide(source.title, hidden),
-        url=None if source.url is None else _hide(source.url, hidden),
-        snippet=_hide(source.snippet, hidden),
+        title=redactor.hide(source.title, REDACTED),
+        url=None if source.url is None else redactor.hide(source.url, REDACTED),
+        snippet=redactor.hide(source.snippet, REDACTED),
     )
-
-
-def _hide(text: str, hidden: Sequence[str]) -> str:
-    for secret in hidden:
-        text = text.replace(secret, REDACTED)
-    return text

@@ -21,6 +21,7 @@ import anyio.to_thread
 from emulator.config.fixtures import FixtureLibrary
 from emulator.config.model import Config
 from emulator.core.fixtures import REDACTED, FixtureTurn, Frame, redact
+from emulator.core.redaction import Redactor
 from emulator.record.transcript import ChatCall, ReplyReader
 
 log = logging.getLogger("emulator")
@@ -158,8 +159,4 @@ class Recorder:
 
 
 def _hide(text: str | None, secrets: Iterable[str]) -> str | None:
-    if text is None:
-        return None
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+    return None if text is None else Redactor(secrets).hide(text, REDACTED)

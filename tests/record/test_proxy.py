@@ -316,3 +316,39 @@ def test_sources_and_json_replies(rig: Any) -> None:
         ("d1", "Doc", 0.5, "web")
     ]
     assert json.loads(response.content) == body
+
+
+def test_every_form_of_a_secret_and_every_jwt_is_redacted_on_disk(rig: Any) -> None:
+    import base64
+
+    from tests.conftest import make_jwt
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    node_jwt = make_jwt(secret="cfg-secret")  # a valid token of a configured node
+    other_jwt = make_jwt(secret="nobody-knows-this")  # JWT-shaped, whoever signed it
+    leaks = [
+        node_jwt,
+        other_jwt,
+        "CFG-SECRET",  # a configured secret, upper-cased
+        "SK-CALLER",  # the caller's own key, upper-cased
+        b64("cfg-secret"),
+        b64("sk-caller"),
+        b64("user:cfg-secret"),  # a Basic credential carrying it
+    ]
+    reply = "Seen: " + " | ".join(leaks[1:])
+    client = rig("interlocute", json_reply({"content": reply, "threadId": "thr_1"}))
+    response = client.post(
+        "/chat",
+        json={"content": f"my token is {node_jwt}, ok?"},
+        headers={"Authorization": "Bearer sk-caller"},
+    )
+    assert response.json()["content"] == reply  # the caller gets the reply as it was
+    on_disk = (client.rig.directory / "rec.yaml").read_text()
+    for leak in leaks:
+        assert leak not in on_disk, leak
+    assert "cfg-secret" not in on_disk.lower() and "sk-caller" not in on_disk.lower()
+    (turn,) = client.rig.fixture().conversations[0].turns
+    assert turn.message == f"my token is {REDACTED}, ok?"
+    assert turn.reply == "Seen: " + " | ".join([REDACTED] * (len(leaks) - 1))
