@@ -234,9 +234,13 @@ class FixtureLibrary:
         return self.directory / f"{name}{SUFFIXES[0]}"
 
     def load(self, name: str) -> Fixture:
-        """The fixture; FixtureNotFound or a ConfigError (file:line:col) when unusable."""
+        """The fixture; FixtureNotFound or a ConfigError (file:line:col) when unusable.
+
+        A name that resolves (through symlinks) to a file outside the directory is refused.
+        """
         path = self.path(name)
         try:
+            self._inside(name, path)
             info = path.stat()
             stamp = (info.st_mtime_ns, info.st_size)
             cached = self._cache.get(path)
@@ -245,8 +249,9 @@ class FixtureLibrary:
             data = path.read_bytes()
         except FileNotFoundError:
             raise FixtureNotFound(name, path) from None
-        except OSError as exc:
-            issue = ConfigIssue(None, f"fixture '{name}' cannot be read: {exc.strerror or exc}")
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            issue = ConfigIssue(None, f"fixture '{name}' cannot be read: {reason}")
             raise ConfigError([issue]) from None
         try:
             text = data.decode("utf-8-sig")
@@ -255,6 +260,17 @@ class FixtureLibrary:
         fixture = parse_fixture(text, str(path))
         self._cache[path] = _Cached(stamp, fixture)
         return fixture
+
+    def _inside(self, name: str, path: Path) -> None:
+        """ConfigError unless `path`, symlinks followed, is inside the directory: a fixture
+        name never reads a file elsewhere (a symlink to ~/.ssh/id_rsa, say)."""
+        real, home = path.resolve(), self.directory.resolve()
+        if home not in real.parents:
+            message = (
+                f"fixture '{name}' is refused: {path} leads to {real}, outside the fixtures "
+                f"directory {home}"
+            )
+            raise ConfigError([ConfigIssue(None, message)])
 
     def fixture(self, name: str) -> Fixture:
         """`load` for the replay model: a missing or broken file is the model's error, whose

@@ -243,6 +243,11 @@ def _fixture(c: Checker, m: YMap, kind: ModelKind) -> str | None:
     name = c.string(value, "fixture")
     if name is None or value is None:
         return None
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        # A NUL would reach the file system as an "embedded null byte" error on every turn.
+        shown = name.encode("unicode_escape").decode()
+        c.error(value.loc, f"fixture: a name cannot hold control characters, got '{shown}'")
+        return None
     path = PurePath(name)
     if path.is_absolute() or ".." in path.parts or "\\" in name:
         c.error(value.loc, f"fixture: expected a name inside the fixtures directory, got '{name}'")

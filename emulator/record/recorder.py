@@ -18,6 +18,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from emulator.config.errors import ConfigError
 from emulator.config.fixtures import FixtureLibrary
 from emulator.config.model import Config
 from emulator.core.fixtures import REDACTED, FixtureTurn, Frame, redact
@@ -137,7 +138,11 @@ class Recorder:
 
     async def save(self, turn: FixtureTurn, conversation_id: str | None) -> None:
         """Append the turn (file I/O off the event loop) and log one line saying where."""
-        number = await anyio.to_thread.run_sync(self._append, turn, conversation_id)
+        try:
+            number = await anyio.to_thread.run_sync(self._append, turn, conversation_id)
+        except ConfigError as exc:  # a broken fixture, or a symlink out of the directory
+            log.warning("turn not recorded: %s", exc)
+            return
         which = f"conversation {conversation_id}" if conversation_id else "a new conversation"
         log.info("recorded turn %d of %s into %s", number, which, self.path)
 

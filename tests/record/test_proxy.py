@@ -352,3 +352,18 @@ def test_every_form_of_a_secret_and_every_jwt_is_redacted_on_disk(rig: Any) -> N
     (turn,) = client.rig.fixture().conversations[0].turns
     assert turn.message == f"my token is {REDACTED}, ok?"
     assert turn.reply == "Seen: " + " | ".join([REDACTED] * (len(leaks) - 1))
+
+
+def test_a_fixture_symlinked_out_of_the_directory_is_not_read_or_written(
+    rig: Any, tmp_path: Path, caplog: Any
+) -> None:
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("conversations: [{turns: [{message: a, reply: private}]}]\n")
+    client = rig("interlocute", json_reply({"content": "hi", "threadId": "thr_1"}))
+    client.rig.directory.mkdir()
+    (client.rig.directory / "rec.yaml").symlink_to(outside)
+    with caplog.at_level(logging.WARNING, logger="emulator"):
+        assert client.post("/chat", json={"content": "hello"}).json()["content"] == "hi"
+    assert "outside the fixtures directory" in caplog.text
+    assert "private" in outside.read_text() and "hello" not in outside.read_text()
+    assert (client.rig.directory / "rec.yaml").is_symlink()
