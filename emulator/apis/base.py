@@ -20,6 +20,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
+from emulator.apis.stopping import unless_stopped
 from emulator.config.model import Config, Node
 from emulator.core.engine import Engine, fingerprint
 from emulator.core.errors import (
@@ -235,9 +236,10 @@ async def answer(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint])
                 engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
         finally:
             _note(request, quota=engine.quota(node, credential))
-        await engine.stall(node)
+        await unless_stopped(engine.stall(node))
         call = Call(request, engine, config, node, body, parsed, request_id(request))
-        response = await endpoint.handler(call)
+        # Ctrl-C: a reply waiting out its latency answers the API's error at once
+        response = await unless_stopped(endpoint.handler(call))
         _note(request, streaming=isinstance(response, Stream))
         return response
     except ModelError as exc:

@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 
-from emulator.apis.stopping import STOP_MESSAGE, Stopped, next_or_stop, streams
-from emulator.core.errors import EmulatorError, ServerStopping
+from emulator.apis.stopping import next_or_stop, streams
+from emulator.core.errors import EmulatorError
 from emulator.core.events import Event
 
 COMPACT = (",", ":")
@@ -80,11 +80,9 @@ async def encode_stream(
     try:
         while True:
             try:
-                event = await next_or_stop(events, state)
+                event = await next_or_stop(events, state)  # ServerStopping on Ctrl-C
             except StopAsyncIteration:
                 return
-            except Stopped:
-                raise ServerStopping(STOP_MESSAGE) from None
             frame = encode(event)
             if frame is not None:
                 yield frame.encode()

@@ -4,7 +4,8 @@ uvicorn's graceful shutdown waits for every response to finish, and a stream of 
 run for minutes; after its grace period it cancels them, and the client sees a broken transfer.
 Instead, `stop_streams()` (run as the server starts shutting down) ends each open stream at
 once with its API's own mid-stream error event: a stream waiting for its next event is woken by
-a cancellation carrying STOP_MESSAGE, which `encode_stream` turns into that event.
+a cancellation carrying STOP_MESSAGE, which becomes ServerStopping: `encode_stream` turns it into
+that event, and the dispatcher into the API's error response for a reply not yet started.
 
 The state is per event loop: each server (`emulator serve`, every `EmulatorServer` thread) runs
 on its own loop and stops on its own.
@@ -13,10 +14,13 @@ on its own loop and stops on its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 from weakref import WeakKeyDictionary
+
+from emulator.core.errors import ServerStopping
 
 T = TypeVar("T")
 
@@ -48,28 +52,32 @@ def streams() -> Streams:
     return found
 
 
-class Stopped(Exception):
-    """The server began to stop while a stream waited for its next item."""
-
-
 async def next_or_stop(iterator: AsyncIterator[T], state: Streams | None = None) -> T:
-    """The iterator's next item (StopAsyncIteration at its end), or Stopped when the server
-    stops meanwhile: a stream's way of waiting that `stop_streams()` can wake."""
+    """The iterator's next item (StopAsyncIteration at its end), or ServerStopping when the
+    server stops meanwhile: a stream's way of waiting that `stop_streams()` can wake."""
+    return await unless_stopped(anext(iterator), state)
+
+
+async def unless_stopped(awaitable: Awaitable[T], state: Streams | None = None) -> T:
+    """`awaitable`'s result, or ServerStopping if the server stops first (a non-streaming reply
+    waiting out its latency, a stream waiting for its next event)."""
     state = state or streams()
-    if state.stopping:
-        raise Stopped
     task = asyncio.current_task()
     assert task is not None
     state.waiting.add(task)
     try:
-        return await anext(iterator)
+        if state.stopping:
+            raise ServerStopping(STOP_MESSAGE)
+        return await awaitable
     except asyncio.CancelledError as exc:
         if not state.stopped_us(exc):
             raise  # a client hang-up, or uvicorn giving up: not ours to swallow
         task.uncancel()
-        raise Stopped from None
+        raise ServerStopping(STOP_MESSAGE) from None
     finally:
         state.waiting.discard(task)
+        if inspect.iscoroutine(awaitable):
+            awaitable.close()  # never awaited when the server was already stopping
 
 
 def stop_streams() -> int:

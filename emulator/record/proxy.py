@@ -20,11 +20,12 @@ from litestar.enums import HttpMethod
 from litestar.response import Stream
 
 from emulator.apis.base import parse_json, read_body
-from emulator.apis.stopping import Stopped, next_or_stop
+from emulator.apis.stopping import next_or_stop
 from emulator.core.errors import (
     EmulatorError,
     InvalidRequest,
     PayloadTooLarge,
+    ServerStopping,
     UpstreamUnavailable,
 )
 from emulator.core.seams import Clock, SystemClock
@@ -135,7 +136,7 @@ class Proxy:
                     recording.feed(chunk, self._ms(started))
                 yield chunk
             ended = True
-        except Stopped:  # Ctrl-C: end the caller's stream now; the turn is incomplete
+        except ServerStopping:  # Ctrl-C: end the caller's stream now; the turn is incomplete
             ended = True
             _skip(recording, label, "the recorder stopped before the reply ended")
             recording = None

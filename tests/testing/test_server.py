@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,24 @@ def test_stop_ends_an_open_stream_with_its_error_event_at_once() -> None:
         'data: {"error":{"code":"internal_error","message":"The emulator is shutting down"}}',
         "",
     ]
+
+
+def test_stop_answers_a_reply_still_waiting_out_its_latency_at_once() -> None:
+    slow = {**FAQ, "defaults": {"latency": {"tokens_per_second": 20}}}  # 10 s for this reply
+    server = EmulatorServer(slow).start()
+    answers: list[httpx.Response] = []
+    url = f"{server.node_url('helpline')}/chat"
+    asking = threading.Thread(
+        target=lambda: answers.append(httpx.post(url, json={"content": "word " * 200}, timeout=10))
+    )
+    asking.start()
+    deadline = time.monotonic() + 5
+    while not server.journal() and time.monotonic() < deadline:
+        time.sleep(0.02)  # the request is in: its turn is stored, its reply is waiting
+    server.stop()
+    asking.join(timeout=10)
+    (answer,) = answers
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "error": {"code": "internal_error", "message": "The emulator is shutting down"}
+    }
