@@ -8,7 +8,20 @@ import * as playground from "./playground.js";
 import * as threads from "./threads.js";
 import * as traffic from "./traffic.js";
 
-const VIEWS = { nodes, playground, traffic, threads, config, chaos, reference: null };
+/** API reference: the schema page embedded (a frame cannot send the token: then links only). */
+const reference = {
+  show() {
+    const holder = document.getElementById("reference-frame");
+    if (token() || holder.firstChild) return;
+    const frame = document.createElement("iframe");
+    frame.src = "/_emulator/schema";
+    frame.title = "API reference";
+    frame.loading = "lazy";
+    holder.append(frame);
+  },
+};
+
+const VIEWS = { nodes, playground, traffic, threads, config, chaos, reference };
 const HEALTH_POLL_MS = 2000;
 
 /** Shared by the views: the node list and the config generation, kept fresh by polling health. */
