@@ -75,7 +75,7 @@ function row(thread) {
     },
   },
   h("td.mono.small", {}, h("button.link", { type: "button", "aria-label": `Open ${label}`, onclick: () => open(thread.id) }, thread.id)),
-  h("td", {}, thread.node),
+  h("td.opt", {}, thread.node),
   h("td.opt", {}, h("span.badge.api", {}, thread.api)),
   h("td.num", {}, thread.messageCount ?? ""),
   h("td.opt", {}, dateTime(thread.createdAt)),
