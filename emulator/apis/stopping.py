@@ -17,7 +17,7 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 from weakref import WeakKeyDictionary
 
 from emulator.core.errors import ServerStopping
@@ -38,6 +38,16 @@ class Streams:
     def stopped_us(self, exc: asyncio.CancelledError) -> bool:
         """Whether a cancellation is stop_streams() waking a stream (not a client hang-up)."""
         return self.stopping and exc.args[:1] == (STOP_MESSAGE,)
+
+    def woken(self, exc: asyncio.CancelledError) -> NoReturn:
+        """Called with a cancellation a waiting task received: ServerStopping when it is
+        stop_streams() waking it (the cancellation is then withdrawn), else `exc` again (a
+        client hang-up, or uvicorn giving up: not ours to swallow)."""
+        task = asyncio.current_task()
+        if not self.stopped_us(exc) or task is None:
+            raise exc
+        task.uncancel()
+        raise ServerStopping(STOP_MESSAGE) from None
 
 
 _BY_LOOP: WeakKeyDictionary[asyncio.AbstractEventLoop, Streams] = WeakKeyDictionary()
@@ -70,10 +80,7 @@ async def unless_stopped(awaitable: Awaitable[T], state: Streams | None = None) 
             raise ServerStopping(STOP_MESSAGE)
         return await awaitable
     except asyncio.CancelledError as exc:
-        if not state.stopped_us(exc):
-            raise  # a client hang-up, or uvicorn giving up: not ours to swallow
-        task.uncancel()
-        raise ServerStopping(STOP_MESSAGE) from None
+        state.woken(exc)
     finally:
         state.waiting.discard(task)
         if inspect.iscoroutine(awaitable):
