@@ -12,11 +12,12 @@ Lines are written with unbuffered `os.write`, so a returned `apply` survives a k
 process, but not a power cut: appends are not fsynced. Snapshots are (temp file, fsync,
 rename, fsync of the directory).
 
-Compaction runs on a thread, so neither the event loop nor writers wait for it. It copies
-the tables' dicts (shallow: stored documents are never changed in place) and notes the
-journal's length, then writes that state as a snapshot "up to byte N of journal generation
-G", while appends go on. Then it rebases the journal: generation G+1 holds only the lines
-after byte N; writers wait just for the last few lines to be copied and a rename.
+Compaction runs on a thread, so neither the event loop nor writers wait for it. It notes
+the journal's length N, then writes the live tables as a snapshot "needing journal generation
+G from byte N on" while appends go on (a fuzzy snapshot: stored documents are never changed
+in place, and replaying ops that assign by key settles every key; see `write_snapshot`).
+Then it rebases the journal: generation G+1 holds only the lines after byte N; writers wait
+just for the last few lines to be copied and a rename.
 
 A journal older than the snapshot is stale: the process died after a full snapshot replaced
 the old one but before the journal was reset, so the snapshot already holds every change in
@@ -182,11 +183,11 @@ class JournalStorage(Storage):
     def _start_compaction(self) -> None:
         if self._compactor is not None and self._compactor.is_alive():
             return
-        # Callers hold the store's lock: no write runs while the dicts are copied.
-        tables = {name: docs.copy() for name, docs in self._data.items()}
+        # No copy: the thread writes the live tables (see `write_snapshot`), and the snapshot
+        # says it needs the journal from this offset on. Writers do not wait for anything.
         generation, offset = self._generation, self._journal_bytes
         self._compactor = threading.Thread(
-            target=self._compact, args=(tables, generation, offset), name="store-compaction"
+            target=self._compact, args=(self._data, generation, offset), name="store-compaction"
         )
         self._compactor.start()
 

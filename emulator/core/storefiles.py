@@ -210,19 +210,28 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def write_snapshot(path: Path, head: dict[str, Any], tables: Tables) -> int:
     """Write a snapshot atomically (temp file, fsync, rename, fsync of the directory), a few
-    hundred documents per encoding call; returns its size. `tables` must not change meanwhile.
+    hundred documents per encoding call; returns its size.
+
+    `tables` may change while it is written (compaction writes the live tables from its own
+    thread): each table's keys are listed once, and each document is read when its chunk is
+    encoded. Documents are never changed in place, so each one is written whole, as it was at
+    some moment after the listing; the journal lines from before the listing on, replayed over
+    the snapshot, settle every key to its last value (a "fuzzy" snapshot).
     """
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "wb") as handle:
             handle.write(dumps(head)[:-1] + b',"tables":{')
-            for index, (name, docs) in enumerate(tables.items()):
+            for index, (name, docs) in enumerate(list(tables.items())):
                 handle.write(b"," * (index > 0) + dumps(name) + b":{")
-                items = iter(docs.items())
+                keys = list(docs)
                 first = True
-                while chunk := dict(itertools.islice(items, _CHUNK)):
-                    handle.write(b"," * (not first) + dumps(chunk)[1:-1])
-                    first = False
+                for start in range(0, len(keys), _CHUNK):
+                    found = ((key, docs.get(key)) for key in keys[start : start + _CHUNK])
+                    chunk = {key: doc for key, doc in found if doc is not None}
+                    if chunk:
+                        handle.write(b"," * (not first) + dumps(chunk)[1:-1])
+                        first = False
                 handle.write(b"}")
             handle.write(b"}}")
             handle.flush()
