@@ -91,8 +91,9 @@ def build_app(
         debug=debug,
         logging_config=LoggingConfig(configure_root_logger=configure_root_logger),
     )
-    # Outermost, around Litestar's own exception and CORS layers: route middleware would miss
-    # the 404s and 405s Litestar answers before any route matches.
+    # Outermost, around Litestar's own exception layer: route middleware would miss the 404s
+    # and 405s Litestar answers before any route matches. The security layer (Host, Origin,
+    # CSRF, token, CORS) sits inside the request id's, so its refusals carry an id too.
     guarded = security_middleware(
         app.asgi_handler,
         hosts=HostPolicy.of(allowed_hosts),
