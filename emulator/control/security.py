@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.utils import normalize_path
 
 from emulator.control.hosts import HostPolicy, split_host
 
@@ -35,7 +36,12 @@ API_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
 
 def is_control_path(path: str) -> bool:
-    """The control plane's paths: `/_emulator`, under it, and `/` (the console for browsers)."""
+    """The control plane's paths: `/_emulator`, under it, and `/` (the console for browsers).
+
+    `path` as Litestar's router reads it, which collapses repeated slashes: `//_emulator/reset`
+    reaches the reset route, so it must meet the control plane's rules too.
+    """
+    path = normalize_path(path)
     return path in ("/", CONTROL_PREFIX) or path.startswith(CONTROL_PREFIX + "/")
 
 
@@ -128,7 +134,7 @@ def _bound(scope: HTTPScope) -> str | None:
 def _console_file(scope: HTTPScope) -> bool:
     """The console's static files (and `/`) load by navigation, which cannot carry a token: the
     console asks for it and sends it with each call. They hold nothing secret."""
-    path: str = scope["path"]
+    path = normalize_path(scope["path"])
     reading = scope["method"] in ("GET", "HEAD")
     return reading and (path in ("/", CONSOLE_FILES) or path.startswith(CONSOLE_FILES + "/"))
 

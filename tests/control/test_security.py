@@ -199,6 +199,22 @@ def test_undeclared_state_changes_are_refused(
     assert "support" in [n["alias"] for n in plane.get("/_emulator/nodes").json()["nodes"]]
 
 
+@pytest.mark.parametrize("path", ["//_emulator/reset", "///_emulator//reset", "/_emulator/reset/"])
+def test_a_path_spelled_otherwise_meets_the_same_rules(plane: TestClient[Any], path: str) -> None:
+    # The router collapses repeated slashes, so `//_emulator/reset` is the reset route.
+    chat(plane)
+    url = BASE + path
+    assert plane.post(url, content=b"a=1", headers=UNDECLARED[0]).status_code == 403
+    assert plane.post(url, headers={"Host": "attacker.example", **CONTROL}).status_code == 403
+    preflight = plane.options(
+        url, headers={"Origin": SITE, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code == 403
+    assert thread_count(plane) == 1
+    assert plane.post(url, headers=CONTROL).status_code == 200  # the route it reaches
+    assert thread_count(plane) == 0
+
+
 @pytest.mark.parametrize(
     "headers",
     [
