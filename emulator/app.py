@@ -12,12 +12,15 @@ from typing import Any
 from litestar import Litestar, Request, Response, route
 from litestar.enums import HttpMethod, ScopeType
 from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Operation
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from emulator import __version__
 from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
+from emulator.apis.openapi import control_operation, operation_class
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
 from emulator.control.apidocs import OfflineSwagger
@@ -101,6 +104,7 @@ def build_app(
         exposed_headers=EXPOSED_HEADERS,
     )
     app.asgi_handler = _request_id_middleware(guarded)
+    _document_405s(app)
     app.state.engine = engine
     app.state.dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}
     app.state.reloader = reloader
@@ -109,6 +113,17 @@ def build_app(
 
 
 Hook = Callable[[], Coroutine[None, None, None]]
+
+
+def _document_405s(app: Litestar) -> None:
+    """Routes the API table did not describe (the control plane, the console) still document
+    every status their guards and lookups add, and a 405 with its Allow header."""
+    for app_route in app.routes:
+        for handler in getattr(app_route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler) and handler.operation_class is Operation:
+                methods = sorted(str(m) for m in handler.http_methods)
+                has_params = "{" in app_route.path
+                handler.operation_class = control_operation(methods, has_params)
 
 
 def _watcher(reloader: Reloader) -> tuple[list[Hook], list[Hook]]:
@@ -155,6 +170,7 @@ def _handler(path: str, method: str, endpoints: list[Endpoint]) -> Any:
         status_code=200,
         summary=f"{method} {path} ({apis})",
         tags=[apis],
+        operation_class=operation_class(endpoints),
     )(handler)
 
 
@@ -192,7 +208,9 @@ def _fallback_error(table: dict[tuple[str, str], list[Endpoint]]) -> Any:
         path = request.url.path
         error = _as_error(request, exc)
         if path == PREFIX or path.startswith(PREFIX + "/"):
-            return neutral_error(error)
+            response = neutral_error(error)
+            response.headers.update(exc.headers or {})  # a 405's Allow
+            return response
         match = _NODE_PREFIX.match(path)
         alias, rest = (match.group(1), match.group(2) or "/") if match else (None, path)
         serving = candidates(rest)
@@ -233,6 +251,9 @@ def _as_error(request: Request[Any, Any, Any], exc: HTTPException) -> EmulatorEr
     return error
 
 
+_VISIBLE = re.compile(rb"[\x21-\x7e]+")
+
+
 def _request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Every response carries X-Request-Id (the caller's, if sent) and the config generation.
 
@@ -244,8 +265,9 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = sent[:200] if sent else "req_" + secrets.token_hex(12)
+        sent = dict(scope["headers"]).get(b"x-request-id", b"")[:200]
+        # Echoed only if it is visible ASCII: anything else would be a header clients reject.
+        rid = sent.decode() if _VISIBLE.fullmatch(sent) else "req_" + secrets.token_hex(12)
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         engine: Engine = scope["app"].state.engine

@@ -81,6 +81,7 @@ class Dialect(ABC):
     """How one hosted API names nodes and credentials and shapes its errors."""
 
     name: ClassVar[str]
+    error_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}  # its error body, for OpenAPI
 
     @abstractmethod
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
@@ -104,6 +105,11 @@ class Endpoint:
     dialect: Dialect
     handler: Handler
     metered: bool = True  # counts against the node's `rate_limit` (reads like /chit do not)
+    # For the OpenAPI document only: the JSON body's schema, the success media types and the
+    # statuses this endpoint answers beyond those every endpoint can (emulator/apis/openapi.py).
+    body: Mapping[str, Any] | None = None
+    media_types: tuple[str, ...] = ("application/json",)
+    statuses: tuple[int, ...] = ()
 
 
 def bearer(request: Request[Any, Any, Any]) -> str | None:

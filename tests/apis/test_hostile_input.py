@@ -112,3 +112,17 @@ def test_odd_bytes_in_paths_and_queries_are_never_a_500(client: Any, url: str) -
     response = client.request(method, url, json={"content": "x", "message": "x"}, headers=headers)
     assert 200 <= response.status_code < 500
     assert response.json()  # a JSON body, in the format of whoever answered
+
+
+@pytest.mark.parametrize("sent", [b"id-\x80\xe9", b"two words", b"tab\there"])
+def test_a_request_id_clients_could_not_read_back_is_replaced(sent: bytes) -> None:
+    """Found by the fuzzer: an X-Request-Id with non-ASCII bytes was echoed as is, a header
+    httpx (and other clients) refuse to decode."""
+    with TestClient(make_app(APIS_CONFIG), base_url="http://127.0.0.1:8080") as client:
+        response = client.post(
+            "/nodes/support/chat",
+            json={"content": "hi"},
+            headers=[(b"Authorization", b"Bearer sk-support-123"), (b"X-Request-Id", sent)],
+        )
+    assert response.status_code == 200
+    assert response.headers["X-Request-Id"].startswith("req_")

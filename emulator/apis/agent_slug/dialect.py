@@ -7,7 +7,8 @@ InternalServerError, BadGatewayError and GatewayTimeoutError (README, "The agent
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from litestar import Request, Response
 
@@ -43,6 +44,22 @@ NAMES: list[tuple[type[EmulatorError] | tuple[type[EmulatorError], ...], str]] =
 
 class AgentSlug(Dialect):
     name = "agent-slug"
+    error_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "required": ["data", "error"],
+        "properties": {
+            "data": {"type": "null"},
+            "error": {
+                "type": "object",
+                "required": ["name", "message", "details"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            },
+        },
+    }
 
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
         return bearer(request)

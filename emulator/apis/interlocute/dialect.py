@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from litestar import Request, Response
 
@@ -12,6 +13,17 @@ from emulator.core.errors import EmulatorError, InjectedFault, RateLimited
 
 class Interlocute(Dialect):
     name = "interlocute"
+    error_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    }
 
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
         return bearer(request)

@@ -7,7 +7,8 @@ The seed shows no error body; this one is documented in the README. Every respon
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from litestar import Request, Response
 
@@ -23,6 +24,18 @@ from emulator.core.errors import (
 
 class Sentientone(Dialect):
     name = "sentientone"
+    error_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "required": ["error", "trace_id"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+            "trace_id": {"type": "string"},
+        },
+    }
 
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
         return request.headers.get("x-api-key") or None

@@ -6,7 +6,17 @@ from emulator.apis.base import Endpoint
 from emulator.apis.widget.chat import chat_stream
 from emulator.apis.widget.dialect import DIALECT
 
+BODY = {
+    "type": "object",
+    "required": ["sessionId", "message"],
+    "properties": {
+        "sessionId": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+        "message": {"type": "string", "minLength": 1, "pattern": "\\S"},
+    },
+}
+STREAM = Endpoint(DIALECT, chat_stream, body=BODY, media_types=("application/x-ndjson",))
+
 ROUTES: list[tuple[str, str, Endpoint]] = [
-    ("POST", "/v1/chat/stream", Endpoint(DIALECT, chat_stream)),
-    ("POST", "/chat", Endpoint(DIALECT, chat_stream)),  # the seed's alias, the widget's default
+    ("POST", "/v1/chat/stream", STREAM),
+    ("POST", "/chat", STREAM),  # the seed's alias, the widget's default
 ]

@@ -7,7 +7,8 @@ and "Gateway timeout" (README; the last two come only from `emulator record`).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from litestar import Request, Response
 
@@ -35,6 +36,11 @@ INTERNAL = "Internal server error"
 
 class Widget(Dialect):
     name = "widget"
+    error_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}},
+    }
 
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
         headers = request.headers
