@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check bench clean
+.PHONY: run test fuzz check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ run: $(STAMP)  ## serve ./nodes.yaml on http://127.0.0.1:8080 with hot reload
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest
+
+# A longer fuzz campaign than `make test` runs: FUZZ_EXAMPLES cases per target, a fresh seed
+# each run (printed by hypothesis on a failure; FUZZ_SEED=N repeats one).
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: $(STAMP)  ## a longer schemathesis + hypothesis campaign; prints how many cases it tried
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/fuzz -q \
+		-p no:cacheprovider --hypothesis-seed=$(FUZZ_SEED)
 
 check: $(STAMP)  ## lint and type-check
 	$(BIN)/ruff check emulator tests bench
