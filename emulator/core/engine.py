@@ -14,7 +14,7 @@ from typing import Any
 from emulator.config.model import Config, Node
 from emulator.core.auth import authenticate
 from emulator.core.errors import EmulatorError, IdempotencyConflict, ThreadNotFound
-from emulator.core.events import Done, Event, Failure, Sources, Start, Token
+from emulator.core.events import Done, Failure, Paced, Pause, Sources, Start, Token
 from emulator.core.faults import FaultInjector, Interruption, interruption, refuse
 from emulator.core.fixtures import FixtureTurn
 from emulator.core.models import ModelRunner, Reply, TurnContext
@@ -203,14 +203,16 @@ class Engine:
         self.store.store_turn(None if existing else thread, messages, record)
         return turn
 
-    async def events(self, node: Node, turn: Turn) -> AsyncIterator[Event]:
+    async def events(self, node: Node, turn: Turn) -> AsyncIterator[Paced]:
         """The turn as paced events: start, sources, one token each, done. An interrupted
-        turn stops after its tokens with a Failure (stream_error) or nothing (disconnect)."""
+        turn stops after its tokens with a Failure (stream_error) or nothing (disconnect).
+        A Pause comes before each wait, so what is due before it can be sent at once."""
         yield Start(turn)
         if turn.sources:
             yield Sources(turn.sources)
         for index, delay in enumerate(self._delays(node, turn)):
             if delay > 0:
+                yield Pause(delay)
                 await self.clock.sleep(delay)
             yield Token(turn.tokens[index], index)
         cut = turn.interruption

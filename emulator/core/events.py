@@ -40,3 +40,17 @@ class Failure:
 
 
 Event = Start | Sources | Token | Done | Failure
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Not an event of the stream: the engine is about to wait `seconds` before the next one.
+
+    What came before it is due now and can go out in one write; without a Pause between them,
+    events are due at the same moment (a node with no latency streams all its tokens at once).
+    """
+
+    seconds: float
+
+
+Paced = Event | Pause
