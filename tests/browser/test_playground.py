@@ -114,6 +114,7 @@ def test_each_api_streams_and_keeps_its_conversation(console: Console) -> None:
 
 def test_errors_are_shown_as_the_api_sends_them(console: Console) -> None:
     page = console.open("#playground/support")
+    expect(field(page, "API key")).to_have_value("sk-support-123")  # the node list has loaded
     field(page, "API key").fill("")
     send(page, "hello?")
     error = page.locator(".msg.error").last
