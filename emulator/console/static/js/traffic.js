@@ -56,7 +56,7 @@ async function connect() {
   for (;;) {
     streaming = new AbortController();
     try {
-      const recent = await getJson("/journal?limit=200", { signal: streaming.signal });
+      const recent = await getJson("/journal", { signal: streaming.signal }); // the last 100
       for (const entry of recent.entries || []) add(entry, false);
       render();
       const response = await control("/journal/stream", { signal: streaming.signal, headers: { Accept: "text/event-stream" } });
