@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response
-from litestar.response import Stream
 
 from emulator.apis.agent_slug.dialect import error_envelope
 from emulator.apis.base import Call, require_object
-from emulator.apis.framing import STREAM_HEADERS, SseFrame, dumps, encode_stream
+from emulator.apis.framing import STREAM_HEADERS, EventStream, SseFrame, dumps, encode_stream
 from emulator.core.engine import Turn, TurnRequest
 from emulator.core.errors import EmulatorError, InvalidRequest
 from emulator.core.events import Done, Event, Failure, Token
@@ -61,7 +60,7 @@ async def chat(call: Call) -> Response[Any]:
     if stream:
         frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed)
         headers = {**STREAM_HEADERS, "X-Conversation-Id": turn.thread_id}
-        return Stream(frames, media_type="text/event-stream", headers=headers, status_code=200)
+        return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
     await call.engine.wait_for_reply(call.node, turn)
     return Response(envelope(turn), status_code=200)
 

@@ -6,11 +6,11 @@ from functools import partial
 from typing import Any
 
 from litestar import Response
-from litestar.response import Stream
 
 from emulator.apis.base import Call, optional_text, require_object, required_text
 from emulator.apis.framing import (
     STREAM_HEADERS,
+    EventStream,
     Frame,
     NdjsonFrame,
     SseFrame,
@@ -67,7 +67,7 @@ async def chat_stream(call: Call) -> Response[Any]:
         partial(encode_event, media_type=media_type),
         partial(_failed, media_type=media_type),
     )
-    return Stream(
+    return EventStream(
         frames,
         media_type=media_type,  # Litestar adds "; charset=utf-8" to text/* types itself
         headers={**STREAM_HEADERS, **_replay_header(turn)},

@@ -7,10 +7,9 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Response
-from litestar.response import Stream
 
 from emulator.apis.base import Call, optional_text, require_object, required_text
-from emulator.apis.framing import STREAM_HEADERS, SseFrame, dumps, encode_stream
+from emulator.apis.framing import STREAM_HEADERS, EventStream, SseFrame, dumps, encode_stream
 from emulator.apis.sentientone.dialect import error_code, error_message
 from emulator.core.engine import Turn, TurnRequest
 from emulator.core.errors import EmulatorError
@@ -36,7 +35,7 @@ async def chat_stream(call: Call) -> Response[Any]:
     turn = call.engine.start_turn(call.node, parse(call))
     frames = encode_stream(call.engine.events(call.node, turn), _encoder(turn), _failed(turn))
     headers = {**STREAM_HEADERS, "X-Trace-Id": turn.trace_id}
-    return Stream(frames, media_type="text/event-stream", headers=headers, status_code=200)
+    return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
 
 
 async def chat(call: Call) -> Response[Any]:

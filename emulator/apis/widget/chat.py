@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 from litestar import Response
-from litestar.response import Stream
 
 from emulator.apis.base import Call, require_object
-from emulator.apis.framing import STREAM_HEADERS, NdjsonFrame, encode_stream
+from emulator.apis.framing import STREAM_HEADERS, EventStream, NdjsonFrame, encode_stream
 from emulator.apis.widget.dialect import INTERNAL
 from emulator.core.engine import TurnRequest
 from emulator.core.errors import EmulatorError, InvalidRequest
@@ -34,7 +33,7 @@ def parse(call: Call) -> TurnRequest:
 async def chat_stream(call: Call) -> Response[Any]:
     turn = call.engine.start_turn(call.node, parse(call))
     frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed)
-    return Stream(
+    return EventStream(
         frames, media_type="application/x-ndjson", headers=STREAM_HEADERS, status_code=200
     )
 
