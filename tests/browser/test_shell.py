@@ -43,3 +43,15 @@ def test_every_form_control_has_a_label(console: Console) -> None:
             .map(el => el.id || el.outerHTML)"""
     )
     assert unlabelled == []
+
+
+def test_no_tab_overflows_a_phone_screen(console: Console) -> None:
+    page = console.open()
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("article.node")).to_have_count(6)  # drawn, with their long URLs
+    nav = page.get_by_role("navigation", name="Sections")
+    for name in TABS:
+        nav.get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 390, (name, width)  # wide tables and code scroll inside their own boxes
