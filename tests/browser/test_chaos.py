@@ -111,3 +111,18 @@ def test_latency_and_rate_limit_are_set_and_removed(console: Console) -> None:
     page.get_by_role("button", name=remove).click()
     expect(active).not_to_contain_text("Rate limit")
     assert _overrides(console)["rate_limit"] is None
+
+
+@pytest.mark.usefixtures("clear_overrides")
+def test_a_disconnect_shows_as_a_stream_without_its_closing_frame(console: Console) -> None:
+    page = console.open("#chaos/support")
+    expect(page.locator("#chaos-active")).to_contain_text("None")
+    page.get_by_label("After", exact=True).fill("2")
+    page.get_by_label("tokens", exact=True).select_option("disconnect_after")
+    page.locator("#chaos-add-cut").click()
+    expect(page.locator("#chaos-active")).to_contain_text("cut (disconnect) after 2 tokens")
+    page.get_by_role("link", name="Playground", exact=True).click()
+    field(page, "Node").select_option("support")
+    send(page, "What are your hours?")
+    expect(page.locator('.msg.error[data-kind="cut"]')).to_be_visible()
+    assert not any(frame.startswith(("event: done", "event: error")) for frame in frames(page))

@@ -27,6 +27,7 @@ const ADAPTERS = {
       const type = turn.kind === "sse" ? frame.event : data?.type;
       if (!data) return;
       if (type === "start" || type === "done") turn.conversation(data.threadId);
+      if (type === "done") turn.finished = true;
       if (type === "token") turn.append(data.content);
       if (type === "error") turn.fail(data.error?.message ?? frame.data, frame.raw);
     },
@@ -45,7 +46,10 @@ const ADAPTERS = {
       turn.conversation(response.headers.get("X-Conversation-Id"));
     },
     frame(frame, turn) {
-      if (frame.data === "[DONE]") return;
+      if (frame.data === "[DONE]") {
+        turn.finished = true;
+        return;
+      }
       const data = parseJson(frame.data);
       if (data?.chunk !== undefined) turn.append(data.chunk);
       else if (data?.error) turn.fail(data.error.message ?? frame.data, frame.raw);
@@ -65,6 +69,7 @@ const ADAPTERS = {
       const data = parseJson(frame.data);
       if (!data) return;
       if (data.type === "meta" || data.type === "done") turn.conversation(data.conversation_id);
+      if (data.type === "done") turn.finished = true;
       if (data.type === "delta") turn.append(data.content);
       if (data.type === "sources") turn.sources(data.sources || []);
       if (data.type === "error") turn.fail(data.error?.message ?? frame.data, frame.raw);
@@ -87,6 +92,7 @@ const ADAPTERS = {
       const data = parseJson(frame.data);
       if (!data) return;
       if (data.type === "start" || data.type === "done") turn.note(`conversation ${data.conversationId}`);
+      if (data.type === "done") turn.finished = true;
       if (data.type === "token") turn.append(data.token);
       if (data.type === "error") turn.fail(data.error ?? frame.data, frame.raw);
     },
@@ -204,6 +210,7 @@ class Turn {
     this.textEl = el.querySelector(".text");
     this.notes = [];
     this.failed = false;
+    this.finished = false; // saw the API's closing frame
     this.firstMs = null;
   }
   append(text) {
@@ -268,6 +275,10 @@ async function send() {
     }, controller.signal);
     const total = performance.now() - started;
     wireRow(total, "(end of stream)", "info");
+    if (!turn.finished && !turn.failed && call.kind !== "text") {
+      // What a client sees when the connection is cut: the bytes stop, with no closing frame.
+      bubble("error", "The stream ended without its closing frame: the connection was cut.").dataset.kind = "cut";
+    }
     els.wireMeta.textContent = `${frames} frames · ${total.toFixed(0)} ms`;
     const bits = [...turn.notes];
     if (els.conv.value) bits.unshift(els.conv.value);
