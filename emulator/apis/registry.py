@@ -4,15 +4,15 @@ TRANSCRIBERS."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from emulator.apis import agent_slug, interlocute, sentientone, widget
-from emulator.apis.agent_slug import recording as agent_slug_recording
 from emulator.apis.base import Dialect, Endpoint
-from emulator.apis.interlocute import recording as interlocute_recording
-from emulator.apis.sentientone import recording as sentientone_recording
-from emulator.apis.widget import recording as widget_recording
 from emulator.config.model import Node
-from emulator.record.transcript import Transcriber
+
+if TYPE_CHECKING:
+    from emulator.record.transcript import Transcriber
 
 API_ROUTES: list[tuple[str, str, Endpoint]] = [
     *interlocute.ROUTES,
@@ -21,16 +21,44 @@ API_ROUTES: list[tuple[str, str, Endpoint]] = [
     *widget.ROUTES,
 ]
 
-# What `emulator record` knows of each API: its chat calls and how its replies read.
-TRANSCRIBERS: dict[str, Transcriber] = {
-    t.api: t
-    for t in (
-        interlocute_recording.TRANSCRIBER,
-        agent_slug_recording.TRANSCRIBER,
-        sentientone_recording.TRANSCRIBER,
-        widget_recording.TRANSCRIBER,
-    )
-}
+
+class _Transcribers(Mapping[str, "Transcriber"]):
+    """What `emulator record` knows of each API: its chat calls and how its replies read.
+
+    Loaded on first use: serving never needs the recorder, and it costs start-up time."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Transcriber] | None = None
+
+    def _all(self) -> dict[str, Transcriber]:
+        if self._loaded is None:
+            from emulator.apis.agent_slug import recording as agent_slug_recording
+            from emulator.apis.interlocute import recording as interlocute_recording
+            from emulator.apis.sentientone import recording as sentientone_recording
+            from emulator.apis.widget import recording as widget_recording
+
+            self._loaded = {
+                t.api: t
+                for t in (
+                    interlocute_recording.TRANSCRIBER,
+                    agent_slug_recording.TRANSCRIBER,
+                    sentientone_recording.TRANSCRIBER,
+                    widget_recording.TRANSCRIBER,
+                )
+            }
+        return self._loaded
+
+    def __getitem__(self, api: str) -> Transcriber:
+        return self._all()[api]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+TRANSCRIBERS: Mapping[str, Transcriber] = _Transcribers()
 
 
 def dialect(api: str) -> Dialect:

@@ -12,8 +12,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-import jwt
-
 from emulator.config.model import Node
 
 Language = Literal["shell", "javascript", "python"]
@@ -39,6 +37,8 @@ def credential(node: Node) -> str:
     if auth.api_keys:
         return auth.api_keys[0]
     if auth.jwt is not None:
+        import jwt  # only a node that takes JWTs needs PyJWT here
+
         # A fixed far `exp` (2100-01-01): nodes require one, and the snippet stays the same.
         claims: dict[str, str | int] = {"sub": "emulator-console", "exp": 4102444800}
         if auth.jwt.audience is not None:

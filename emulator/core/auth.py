@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import jwt
-
 from emulator.config.model import Config, Jwt, Node
 from emulator.core.errors import Unauthorized
 
@@ -38,6 +36,8 @@ def authenticate(config: Config, node: Node, credential: str | None) -> None:
 
 
 def _verify_jwt(node: Node, token: str) -> None:
+    import jwt  # PyJWT loads on the first token, not at start-up
+
     settings = node.auth.jwt
     assert settings is not None
     try:
@@ -84,6 +84,8 @@ def _belongs_to_other_node(config: Config, node: Node, credential: str) -> bool:
 
 
 def _signed_with(token: str, settings: Jwt) -> bool:
+    import jwt
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

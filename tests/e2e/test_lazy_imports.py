@@ -1,0 +1,33 @@
+"""Serving imports only what serving needs: Faker, PyJWT, httpx and the recorder load on use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+SCRIPT = """
+import sys
+from emulator.app import build_app
+from emulator.cli import main  # noqa: F401  (what `emulator serve` imports)
+from emulator.config.loader import parse_config
+from emulator.core.engine import Engine
+from emulator.core.store import TinyStore
+from emulator.server import build_server  # noqa: F401
+
+config = parse_config('''
+version: 1
+nodes:
+  plain: {api: interlocute, model: {kind: echo, template: "You said: {message}"}}
+''')
+build_app(Engine(config, TinyStore.memory()))
+heavy = ("faker", "jwt", "httpx", "emulator.record")
+print(sorted({name for name in sys.modules if name.split(".")[0] in heavy
+              or name.startswith("emulator.record")}))
+"""
+
+
+def test_a_plain_config_serves_without_faker_jwt_httpx_or_the_recorder() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
