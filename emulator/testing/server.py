@@ -150,7 +150,8 @@ class EmulatorServer:
         return self
 
     def stop(self) -> None:
-        """Shut uvicorn down gracefully and join its thread. Does nothing if not running."""
+        """Shut uvicorn down and join its thread. Does nothing if not running. Open streams end
+        with their API's error event, as on Ctrl-C."""
         if self._client is not None:
             self._client.close()
             self._client = None
