@@ -19,18 +19,31 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, ParamSpec, TypeVar, cast
+from typing import IO, ParamSpec, TypeVar, cast
 
 from tinydb import TinyDB
 
 from emulator.core.errors import EmulatorError, ThreadNotFound
-from emulator.core.journal import DEFAULT_COMPACT_MIN_BYTES, JournaledTable, JournalStorage
+from emulator.core.journal import DEFAULT_COMPACT_MIN_BYTES, JournalStorage
+from emulator.core.journaltable import JournaledTable
 from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
+from emulator.core.storedocs import (
+    IDEMPOTENCY,
+    MESSAGES,
+    THREADS,
+    idempotency_doc,
+    idempotency_record,
+    message_doc,
+    message_record,
+    thread_doc,
+    thread_record,
+    validate,
+)
 from emulator.core.storefiles import (
     JOURNAL_NAME,
     REJECTED_NAME,
@@ -47,9 +60,6 @@ except ImportError:  # Windows: no advisory locks; a shared directory is the use
 
 __all__ = ["Repaired", "StoreError", "TinyStore"]
 
-THREADS = "threads"
-MESSAGES = "messages"
-IDEMPOTENCY = "idempotency"
 LOCK_NAME = ".lock"
 
 P = ParamSpec("P")
@@ -122,7 +132,7 @@ class TinyStore:
                 self._lock_file = _lock_directory(self.path)
             try:
                 storage = JournalStorage(
-                    self.path, compact_min_bytes=compact_min_bytes, validate=_validate
+                    self.path, compact_min_bytes=compact_min_bytes, validate=validate
                 )
             except BaseException:
                 self._release_lock()
@@ -145,7 +155,7 @@ class TinyStore:
         with _boundary(f"repair the store in {directory}"):
             lock = _lock_directory(directory)
             try:
-                storage = JournalStorage(directory, validate=_validate, rejected=rejected)
+                storage = JournalStorage(directory, validate=validate, rejected=rejected)
                 if rejected:
                     _append_rejected(directory / REJECTED_NAME, rejected)
                 data = storage.read()
@@ -184,7 +194,7 @@ class TinyStore:
         if doc_id is None:
             return None
         doc = self._table(THREADS).get(doc_id=doc_id)
-        return None if doc is None else _thread_record(doc)
+        return None if doc is None else thread_record(doc)
 
     @_synchronized
     def thread_for_session(self, node: str, session: str) -> ThreadRecord | None:
@@ -196,7 +206,7 @@ class TinyStore:
     def list_threads(self, node: str | None = None) -> list[ThreadRecord]:
         """Threads of `node` (every node if None), oldest first, then in creation order."""
         docs = sorted(self._table(THREADS), key=lambda doc: (doc["created_at"], doc.doc_id))
-        return [_thread_record(doc) for doc in docs if node is None or doc["node"] == node]
+        return [thread_record(doc) for doc in docs if node is None or doc["node"] == node]
 
     @_synchronized
     def delete_thread(self, thread_id: str) -> bool:
@@ -240,10 +250,10 @@ class TinyStore:
                 raise ThreadNotFound(message.thread_id)
         with self._writing("store a turn"):
             thread_ids, ops = self._table(THREADS).plan_inserts(
-                [_thread_doc(thread)] if thread is not None else []
+                [thread_doc(thread)] if thread is not None else []
             )
             message_ids, message_ops = self._table(MESSAGES).plan_inserts(
-                [_message_doc(m) for m in messages]
+                [message_doc(m) for m in messages]
             )
             ops += message_ops
             idempotency_id = None
@@ -273,7 +283,7 @@ class TinyStore:
     def messages(self, thread_id: str) -> list[MessageRecord]:
         """The thread's messages in the order they were appended."""
         doc_ids = self._thread_messages.get(thread_id, [])
-        return [_message_record(doc) for doc in self._table(MESSAGES).lookup(doc_ids)]
+        return [message_record(doc) for doc in self._table(MESSAGES).lookup(doc_ids)]
 
     @_synchronized
     def message_count(self, thread_id: str) -> int:
@@ -289,7 +299,7 @@ class TinyStore:
         if doc_id is None:
             return None
         doc = self._table(IDEMPOTENCY).get(doc_id=doc_id)
-        return None if doc is None else _idempotency_record(doc)
+        return None if doc is None else idempotency_record(doc)
 
     @_synchronized
     def put_idempotency(self, record: IdempotencyRecord) -> None:
@@ -352,7 +362,7 @@ class TinyStore:
             self._table(name).clear_cache()
 
     def _plan_idempotency(self, record: IdempotencyRecord) -> tuple[int, Op]:
-        doc = _idempotency_doc(record)
+        doc = idempotency_doc(record)
         existing = self._idempotency.get((record.node, record.key))
         if existing is not None:
             return existing, ("set", IDEMPOTENCY, str(existing), doc)
@@ -367,7 +377,7 @@ class TinyStore:
         self._key_thread: dict[tuple[str, str], str] = {}  # deleted with their thread
         self._thread_keys: dict[str, set[tuple[str, str]]] = {}
         for doc in self._table(THREADS):
-            self._index_thread(_thread_record(doc), doc.doc_id)
+            self._index_thread(thread_record(doc), doc.doc_id)
         # Ids are allocated in increasing order and dicts keep insertion order, so this
         # iteration lists each thread's messages in the order they were appended.
         for doc in self._table(MESSAGES):
@@ -421,37 +431,6 @@ def _append_rejected(path: Path, rejected: Sequence[Rejected]) -> None:
         os.fsync(handle.fileno())
 
 
-_RECORD_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    THREADS: {"id": str, "node": str, "api": str, "created_at": str, "session": (str, type(None))},
-    MESSAGES: {
-        "id": str,
-        "thread_id": str,
-        "role": str,
-        "content": str,
-        "created_at": str,
-        "extra": dict,
-    },
-    IDEMPOTENCY: {"node": str, "key": str, "fingerprint": str, "payload": dict},
-}
-_CHECKS = {table: (tuple(f), tuple(f.values())) for table, f in _RECORD_FIELDS.items()}
-
-
-def _validate(table: str, doc: Any) -> str | None:
-    """What makes `doc` unusable as a record of `table`, or None: checked as files are read,
-    so a bad record is reported at its file and line, not later as a crash."""
-    check = _CHECKS.get(table)
-    if check is None:
-        return None
-    names, kinds = check
-    # One pass in C for the common case: every record of a large store is checked at start.
-    if all(map(isinstance, map(doc.get, names), kinds)):
-        return None
-    for name, kind in zip(names, kinds, strict=True):
-        if not isinstance(doc.get(name), kind):
-            return f"{name!r} has the wrong type" if name in doc else f"no {name!r}"
-    return None
-
-
 def _lock_directory(path: Path) -> IO[bytes]:
     path.mkdir(parents=True, exist_ok=True)
     handle = open(path / LOCK_NAME, "ab")  # noqa: SIM115 - held open until close()
@@ -462,76 +441,3 @@ def _lock_directory(path: Path) -> IO[bytes]:
             handle.close()
             raise StoreError(f"{path} is in use by another emulator store") from None
     return handle
-
-
-def _thread_doc(thread: ThreadRecord) -> dict[str, Any]:
-    return {
-        "id": thread.id,
-        "node": thread.node,
-        "api": thread.api,
-        "created_at": thread.created_at,
-        "session": thread.session,
-    }
-
-
-def _thread_record(doc: Mapping[str, Any]) -> ThreadRecord:
-    return ThreadRecord(
-        id=doc["id"],
-        node=doc["node"],
-        api=doc["api"],
-        created_at=doc["created_at"],
-        session=doc.get("session"),
-    )
-
-
-def _message_doc(message: MessageRecord) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "thread_id": message.thread_id,
-        "role": message.role,
-        "content": message.content,
-        "created_at": message.created_at,
-        "extra": dict(message.extra),
-    }
-
-
-def _message_record(doc: Mapping[str, Any]) -> MessageRecord:
-    # Deep copies: callers get values they may change without changing the store.
-    return MessageRecord(
-        id=doc["id"],
-        thread_id=doc["thread_id"],
-        role=doc["role"],
-        content=doc["content"],
-        created_at=doc["created_at"],
-        extra=_copy_json(doc["extra"]),
-    )
-
-
-def _idempotency_doc(record: IdempotencyRecord) -> dict[str, Any]:
-    return {
-        "node": record.node,
-        "key": record.key,
-        "fingerprint": record.fingerprint,
-        "payload": dict(record.payload),
-        "thread_id": record.thread_id,
-    }
-
-
-def _idempotency_record(doc: Mapping[str, Any]) -> IdempotencyRecord:
-    return IdempotencyRecord(
-        node=doc["node"],
-        key=doc["key"],
-        fingerprint=doc["fingerprint"],
-        payload=_copy_json(doc["payload"]),
-        thread_id=doc.get("thread_id"),
-    )
-
-
-def _copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (what stored documents hold): several times faster than
-    `copy.deepcopy`, which replays read on every idempotent retry."""
-    if type(value) is dict:
-        return {key: _copy_json(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_copy_json(item) for item in value]
-    return value

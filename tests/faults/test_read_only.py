@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from emulator.core.store import TinyStore
 from tests.core.test_store import thread, turn
 from tests.e2e.server import run_cli
@@ -15,15 +13,12 @@ from tests.faults.mounts import read_only
 CONFIG = "version: 1\nnodes:\n  a: {api: interlocute, model: echo}\n"
 
 
-@pytest.mark.parametrize("existing", [True, False], ids=["a store", "empty"])
-def test_a_read_only_data_directory_is_refused_in_one_line(tmp_path: Path, existing: bool) -> None:
+def test_a_read_only_data_directory_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "nodes.yaml").write_text(CONFIG)
     data = tmp_path / "data"
-    data.mkdir()
-    if existing:
-        with TinyStore(data) as store:
-            store.create_thread(thread())
-            store.append_messages(turn("thr_1", 1))
+    with TinyStore(data) as store:
+        store.create_thread(thread())
+        store.append_messages(turn("thr_1", 1))
     before = {p.name: p.read_bytes() for p in data.iterdir()}
     with read_only(data):
         result = run_cli(["serve", "--port", "0", "--data", str(data)], cwd=tmp_path)
