@@ -312,7 +312,10 @@ class Engine:
             content=reply.text,
             tokens=tokens,
             model=node.model.name,
-            usage=Usage(count_tokens(request.message), count_tokens(reply.text)),
+            usage=Usage(
+                count_tokens(request.message),
+                count_tokens(reply.text) if recorded is not None else len(tokens),
+            ),
             created_at=now,
             trace_id=self.ids.new("trc_", 32),
             sources=sources,

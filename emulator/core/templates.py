@@ -11,7 +11,7 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from difflib import get_close_matches
-from functools import cache
+from functools import cache, lru_cache
 
 # The whole of what may stand between braces.
 PLACEHOLDER_PATTERN = re.compile(
@@ -62,23 +62,50 @@ def validate_template(text: str, is_provider: Callable[[str], bool] | None = Non
 def render_template(text: str, values: Mapping[str, str], fake: FakeFn) -> str:
     """Substitute placeholders by value. A placeholder without a value (a regex group that did not
     take part) renders empty; anything that is not a placeholder is copied as written."""
+    parts = _parsed(text)
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return parts[0]  # no placeholder at all
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif part[0] == "fake":
+            out.append(fake(part[1]))
+        else:
+            out.append(values.get(part[1], ""))
+    return "".join(out)
 
-    def substitute(token: re.Match[str]) -> str:
+
+Part = str | tuple[str, str]  # literal text, or ("fake" | "value", name)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> tuple[Part, ...]:
+    """A template as literal runs and placeholders, parsed once per template (per config,
+    in effect) instead of once per reply."""
+    parts: list[Part] = []
+    literal: list[str] = []
+    at = 0
+    for token in _TOKEN.finditer(text):
+        literal.append(text[at : token.start()])
+        at = token.end()
         raw, name = token.group(0), token.group("name")
-        if raw == "{{":
-            return "{"
-        if raw == "}}":
-            return "}"
         found = PLACEHOLDER_PATTERN.fullmatch(name) if name is not None else None
         if found is None:
-            return raw
+            literal.append("{" if raw == "{{" else "}" if raw == "}}" else raw)
+            continue
+        if literal:
+            parts.append("".join(literal))
+            literal = []
         if found.group("provider"):
-            return fake(found.group("provider"))
-        if found.group("group") is not None:
-            return values.get(f"match.{int(found.group('group'))}", "")
-        return values.get(found.group(0), "")
-
-    return _TOKEN.sub(substitute, text)
+            parts.append(("fake", found.group("provider")))
+        elif found.group("group") is not None:
+            parts.append(("value", f"match.{int(found.group('group'))}"))
+        else:
+            parts.append(("value", found.group(0)))
+    literal.append(text[at:])
+    literal_text = "".join(literal)
+    return (*parts, literal_text) if literal_text or not parts else tuple(parts)
 
 
 def is_faker_provider(name: str) -> bool:
