@@ -155,7 +155,7 @@ class JournalStorage(Storage):
         self._check_writable()
         line = dumps({"ops": list(ops)}) + b"\n"
         decoded = loads(line)["ops"]
-        if self._fd is not None:
+        if self.directory is not None:
             with self._io:
                 self._append_line(line)
         self._replay(decoded)
@@ -229,8 +229,14 @@ class JournalStorage(Storage):
                     # The few lines appended since: writers wait only for these and a rename.
                     _copy(source, target, self._journal_bytes - copied)
                     target.flush()
-                    os.replace(tmp, path)
-                    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                    # Opened before the rename: if opening fails, the old journal stays in
+                    # use; appends never go to a file that is no longer the journal.
+                    fd = os.open(tmp, os.O_WRONLY | os.O_APPEND)
+                    try:
+                        os.replace(tmp, path)
+                    except OSError:
+                        os.close(fd)
+                        raise
                     os.close(self._fd)
                     self._fd = fd
                     self._generation = generation + 1
@@ -246,7 +252,8 @@ class JournalStorage(Storage):
             raise OSError(f"store files are inconsistent after an earlier error: {self._broken}")
 
     def _append_line(self, line: bytes) -> None:
-        assert self._fd is not None
+        if self._fd is None:  # never silently keep a change in memory only
+            raise OSError(f"the journal in {self.directory} is not open")
         try:
             write_all(self._fd, line)
         except OSError as exc:
