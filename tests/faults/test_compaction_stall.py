@@ -73,8 +73,8 @@ def test_health_stays_fast_while_a_large_store_compacts(tmp_path: Path) -> None:
             with httpx.Client(base_url=server.url, timeout=10) as poller:
                 while not done.is_set():
                     started = time.perf_counter()
-                    assert poller.get("/_emulator/health").status_code == 200
-                    latencies.append(time.perf_counter() - started)
+                    status = poller.get("/_emulator/health").status_code
+                    latencies.append(time.perf_counter() - started if status == 200 else 99.0)
                     time.sleep(0.005)
 
         poller = threading.Thread(target=poll)
