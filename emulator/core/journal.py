@@ -314,6 +314,7 @@ class JournalStorage(Storage):
                 (directory / (leftover + ".tmp")).unlink(missing_ok=True)
         snapshot = directory / SNAPSHOT_NAME
         offset: int | None = None
+        self._snapshot_offset: int | None = None
         lost = False  # the snapshot is unreadable: repair keeps whatever the journal has
         if snapshot.exists():
             raw = snapshot.read_bytes()
@@ -324,6 +325,7 @@ class JournalStorage(Storage):
                 self._reject(Rejected(SNAPSHOT_NAME, exc.reason, text=text), exc)
                 tables, lost = {}, True
             self._data = self._checked(snapshot, tables)
+            self._snapshot_offset = offset
             self._snapshot_bytes = len(raw)
         self._load_journal(directory / JOURNAL_NAME, offset, snapshot.exists(), lost)
 
@@ -398,8 +400,12 @@ class JournalStorage(Storage):
     def _open_journal(self, path: Path, start: int | None, generation: int, complete: int) -> None:
         if self._rejected is not None:
             return  # repair decides what to write
-        if start is None or complete == 0:  # stale, or nothing acknowledged: start afresh
-            self._reset_journal(generation)
+        if start is None or complete == 0 or start > complete:
+            # Stale, nothing acknowledged, or shorter than the snapshot says it holds (a power
+            # cut): start afresh. After a snapshot that names a journal offset, the fresh
+            # journal is of the next generation, which is replayed whole over it; at the same
+            # generation, lines written before that offset would be skipped.
+            self._reset_journal(generation + (self._snapshot_offset is not None))
             return
         if complete < path.stat().st_size:
             os.truncate(path, complete)

@@ -359,6 +359,25 @@ def test_a_compaction_cut_short_before_the_journal_was_rebased_loses_nothing(
     s.close()
 
 
+@pytest.mark.parametrize("journal_left", [b"", b"header and half a line"], ids=["gone", "short"])
+def test_a_journal_shorter_than_its_snapshot_says_starts_afresh_and_keeps_new_turns(
+    tmp_path: Path, journal_left: bytes
+) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.append_messages(turn("thr_1", 1))
+    s.compact()  # the snapshot holds the journal up to its end
+    s.close()
+    journal = tmp_path / JOURNAL_NAME
+    # As after a power cut (appends are not fsynced), or a deleted journal.
+    journal.write_bytes(journal_left[: len(journal_left) // 2])
+    s = reopen(tmp_path)
+    s.append_messages(turn("thr_1", 2))
+    s = reopen(tmp_path, s)
+    assert s.message_count("thr_1") == 4
+    s.close()
+
+
 def test_repair_drops_only_the_bad_records_of_a_snapshot(tmp_path: Path) -> None:
     s = TinyStore(tmp_path)
     s.create_thread(thread("thr_1"))
