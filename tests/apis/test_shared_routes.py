@@ -291,6 +291,15 @@ def test_an_unknown_route_takes_the_format_of_the_only_api_near_it(
     assert (response.status_code, response.json()) == (404, expected_body)
 
 
+def test_an_unknown_x_api_key_alone_is_widgets_not_a_tie(errors_client: TestClient[Any]) -> None:
+    """Widget and sentientone both send X-Api-Key; only sentientone adds X-Agent-Id. An
+    unknown key with a body too big to read once got sentientone's 413."""
+    big = errors_client.post("/v1/chat/stream", content=BIG, headers={"x-api-key": "wk-typo"})
+    assert (big.status_code, big.json()) == (413, widget_error("Payload too large"))
+    wrong = errors_client.get("/v1/chat/stream", headers={"x-api-key": "wk-typo"})
+    assert (wrong.status_code, wrong.json()) == (405, widget_error("Method not allowed"))
+
+
 def test_a_widget_key_decides_the_405_on_a_path_widget_shares(
     errors_client: TestClient[Any],
 ) -> None:

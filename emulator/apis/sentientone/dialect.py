@@ -44,8 +44,14 @@ class Sentientone(Dialect):
         return request.headers.get("x-agent-id") or None
 
     def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
-        score = 3 * ("x-agent-id" in request.headers) + ("x-api-key" in request.headers)
-        return score + (2 * ("conversation_id" in body) if isinstance(body, dict) else 0)
+        # Widget sends X-Api-Key too: on its own (before the body is read: a 413, a 405) it
+        # says widget, which names no agent; with a body, it counts unless the body has a
+        # widget's sessionId.
+        score = 3 * ("x-agent-id" in request.headers)
+        if not isinstance(body, dict):
+            return score
+        keyed = "x-api-key" in request.headers and "sessionId" not in body
+        return score + 2 * ("conversation_id" in body) + keyed
 
     def error(self, exc: EmulatorError) -> Response[Any]:
         return error_response(exc)
