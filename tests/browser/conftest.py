@@ -121,6 +121,12 @@ def _missing() -> str | None:
 
 MISSING = _missing()
 _skipped: list[str] = []
+# Assertions wait for what they expect; a loaded 2-core CI machine can take seconds to render.
+EXPECT_TIMEOUT_MS = 15_000
+if MISSING is None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -244,7 +250,7 @@ def console(browser: Browser, emulator_server: Server) -> Iterator[Console]:
         viewport={"width": width, "height": height},
         permissions=["clipboard-read", "clipboard-write"],
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     result = Console(context.new_page(), emulator_server)
 
     def guard(route: Route) -> None:
