@@ -124,10 +124,10 @@ function row(entry) {
       }
     },
   },
-  h("td", {}, clock(entry.at)),
+  h("td.ph", {}, clock(entry.at)),
   h("td", {}, entry.method),
   h("td.path", {}, entry.path),
-  h("td", {}, entry.node ?? h("span.muted", {}, "—")),
+  h("td.ph", {}, entry.node ?? h("span.muted", {}, "—")),
   h("td", {}, statusBadge(entry.status)),
   h("td.num", {}, entry.durationMs === undefined ? "" : Number(entry.durationMs).toFixed(1)),
   h("td.mono.small.opt", {}, entry.requestId));
