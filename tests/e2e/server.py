@@ -92,6 +92,16 @@ class Server:
     def text(self) -> str:
         return "".join(self.output)
 
+    def wait_for(self, part: str, timeout: float = 10.0) -> bool:
+        """Whether `part` shows in the output within `timeout` s (a line logged just before a
+        response may reach the test after the response, through the pipe and the drain)."""
+        deadline = time.monotonic() + timeout
+        while part not in self.text:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def _drain(self) -> None:
         assert self.process is not None and self.process.stdout is not None
         for line in self.process.stdout:

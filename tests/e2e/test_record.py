@@ -508,7 +508,7 @@ def test_upstream_down_is_a_502_in_the_api_format(session: Session) -> None:
     assert body["data"] is None and body["error"]["name"] == "BadGatewayError"
     assert "/base/v1/api/chat/helpdesk cannot be reached" in body["error"]["message"]
     assert "cannot be reached" in response.headers["x-emulator-error"]
-    assert "cannot be reached" in session.down.text and "Traceback" not in session.down.text
+    assert session.down.wait_for("cannot be reached") and "Traceback" not in session.down.text
 
 
 def test_mode_new_replaces_the_fixture_with_the_first_turn_recorded(
