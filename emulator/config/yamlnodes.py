@@ -158,6 +158,14 @@ class _BoundedLoader(yaml.SafeLoader):
         self._sizes: dict[int, int] = {}  # id(node) -> expanded size; nodes live as long as this
         self._from_aliases = 0
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner runs ahead of the composer, and its cost per token grows with the flow
+        # level ('[[[[...': 2,000 of them took seconds), so flow nesting is capped here too.
+        if self.flow_level >= MAX_DEPTH:
+            mark: Any = self.get_mark()
+            raise LimitExceeded(problem=_too_deep(), problem_mark=mark)
+        super().fetch_flow_collection_start(TokenClass)
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
@@ -176,11 +184,7 @@ class _BoundedLoader(yaml.SafeLoader):
         if collection:
             self._depth += 1
             if self._depth > MAX_DEPTH:
-                raise _breach(
-                    f"this value is nested more than {MAX_DEPTH} levels deep; "
-                    f"the limit is {MAX_DEPTH}",
-                    event,
-                )
+                raise _breach(_too_deep(), event)
         try:
             node = super().compose_node(parent, index)
         finally:
@@ -188,6 +192,10 @@ class _BoundedLoader(yaml.SafeLoader):
                 self._depth -= 1
         self._sizes[id(node)] = 1 + sum(self._sizes.get(id(child), 1) for child in _children(node))
         return node
+
+
+def _too_deep() -> str:
+    return f"this value is nested more than {MAX_DEPTH} levels deep; the limit is {MAX_DEPTH}"
 
 
 def _breach(problem: str, event: Any) -> LimitExceeded:

@@ -5,10 +5,12 @@ APIs call it with plain values and get plain values back; they never see the sto
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from itertools import repeat
 from typing import Any
 
 from emulator.config.model import Config, Node
@@ -17,7 +19,7 @@ from emulator.core.errors import EmulatorError, IdempotencyConflict, ThreadNotFo
 from emulator.core.events import Done, Failure, Paced, Pause, Sources, Start, Token
 from emulator.core.faults import FaultInjector, Interruption, interruption, refuse
 from emulator.core.fixtures import FixtureTurn
-from emulator.core.models import ModelRunner, Reply, TurnContext
+from emulator.core.models import ModelRunner, Reply, TurnContext, searched, searched_off_loop
 from emulator.core.overrides import Override, Overrides
 from emulator.core.ratelimit import Quota, RateLimiter
 from emulator.core.records import IdempotencyRecord, MessageRecord, Store, ThreadRecord
@@ -27,7 +29,13 @@ from emulator.core.routing import NOTHING_UNLOADED, Hints, Unloaded, addressed_a
 from emulator.core.seams import Clock, Ids, SystemClock, isoformat
 from emulator.core.sources import Source, sources_for
 from emulator.core.timing import token_delays
-from emulator.core.tokens import count_tokens, tokenize
+from emulator.core.tokens import Tokens, count_tokens
+
+# Tokens sent without a pause between them (no latency configured) are yielded in runs of this
+# many, handing the event loop back between runs: a 340k-token echo of a 1 MiB message would
+# otherwise hold the loop, and every other client, for seconds.
+TOKENS_PER_LOOP_TURN = 64
+LONG_MESSAGE_CHARS = 16 * 1024  # `begin_turn` tokenizes a longer message in chunks first
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +53,7 @@ class Turn:
     user_message_id: str
     message_id: str
     content: str
-    tokens: tuple[str, ...]
+    tokens: Sequence[str]  # a `Tokens` (compact) from the engine; any sequence of strings works
     model: str
     usage: Usage
     created_at: str
@@ -56,12 +64,14 @@ class Turn:
     delays: tuple[float, ...] | None = None  # replay: the recorded pacing, instead of latency
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        payload = asdict(replace(self, tokens=()))
+        payload["tokens"] = list(self.tokens)
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Turn:
         data = dict(payload)
-        data["tokens"] = tuple(data["tokens"])
+        data["tokens"] = Tokens.join(data["tokens"])
         data["usage"] = Usage(**data["usage"])
         data["sources"] = tuple(Source(**s) for s in data["sources"])
         cut = data.get("interruption")
@@ -81,6 +91,7 @@ class TurnRequest:
     fingerprint: str = ""  # what makes two requests with one key "the same"
     thread_prefix: str = "thr_"  # each API's ids have their own look
     extra: dict[str, Any] = field(default_factory=dict)
+    message_tokens: Tokens | None = None  # the message's tokens, when `begin_turn` made them
 
 
 def idempotency_conflict(stored: str, sent: str) -> str:
@@ -130,6 +141,7 @@ class Engine:
         self.limiter = RateLimiter()
         self.faults = FaultInjector(seed)
         self.overrides = Overrides()
+        self._tokenizing = asyncio.Semaphore(1)
 
     def resolve(self, config: Config, hints: Hints, apis: Sequence[str]) -> Node:
         return resolve_node(config, hints, apis, self.unloaded)
@@ -173,6 +185,20 @@ class Engine:
             raise ThreadNotFound(thread_id)
         return thread
 
+    async def begin_turn(self, node: Node, request: TurnRequest) -> Turn:
+        """`start_turn`, a long message tokenized first a chunk per event-loop turn (the echo
+        of a 1 MiB message is 340k tokens: tokenizing it at once held every client for a
+        quarter of a second). Nothing is read before that, so it changes no outcome."""
+        if len(request.message) > LONG_MESSAGE_CHARS and request.message_tokens is None:
+            # One long message at a time: fifty at once would each run a chunk in every turn
+            # of the loop, and a health check would wait for all fifty chunks.
+            async with self._tokenizing:
+                tokens = await Tokens.of_async(request.message)
+            request = replace(request, message_tokens=tokens)
+        outcomes = await searched_off_loop(node, request.message, self.overrides.faults(node))
+        with searched(request.message, outcomes):  # no await from here to the stored turn
+            return self.start_turn(node, request)
+
     def start_turn(self, node: Node, request: TurnRequest) -> Turn:
         """Decide and store the reply for one user message; idempotent under a key."""
         if request.idempotency_key:
@@ -210,10 +236,18 @@ class Engine:
         yield Start(turn)
         if turn.sources:
             yield Sources(turn.sources)
+        unpaused = 0
         for index, delay in enumerate(self._delays(node, turn)):
             if delay > 0:
                 yield Pause(delay)
                 await self.clock.sleep(delay)
+                unpaused = 0
+            elif unpaused == TOKENS_PER_LOOP_TURN:
+                # No wait, but hand the loop back: 340k tokens at once held it for seconds.
+                yield Pause(0.0)
+                await asyncio.sleep(0)
+                unpaused = 0
+            unpaused += 1
             yield Token(turn.tokens[index], index)
         cut = turn.interruption
         if cut is None:
@@ -230,14 +264,14 @@ class Engine:
         if turn.interruption is not None:
             raise EmulatorError(turn.interruption.message)
 
-    def _delays(self, node: Node, turn: Turn) -> list[float]:
+    def _delays(self, node: Node, turn: Turn) -> Iterable[float]:
         count = len(turn.tokens)
         if turn.interruption is not None:
             count = min(count, turn.interruption.after)
         if turn.replayed:
-            return [0.0] * count
+            return repeat(0.0, count)
         if turn.delays is not None:
-            return list(turn.delays[:count])
+            return turn.delays[:count]
         return token_delays(self.overrides.latency(node), count, self._jitter)
 
     def _replay(self, node: Node, request: TurnRequest) -> Turn | None:
@@ -298,11 +332,21 @@ class Engine:
         reply = self._models.reply(ctx)
         recorded = reply.recorded
         if recorded is not None:
-            tokens = tuple(frame.text for frame in recorded.frames)
+            tokens = Tokens.join(frame.text for frame in recorded.frames)
             sources = _recorded_sources(recorded)
         else:
-            tokens = tuple(tokenize(reply.text))
+            # An echo's reply is its message: its tokens are made once (a 1 MiB message is
+            # 340k tokens, and each pass over it holds the event loop).
+            made = request.message_tokens
+            echoed = made is not None and reply.text == request.message
+            tokens = made if made is not None and echoed else Tokens.of(reply.text)
             sources = sources_for(node, request.message, reply.sources)
+        output_tokens = len(tokens) if recorded is None else count_tokens(reply.text)
+        input_tokens = (
+            len(request.message_tokens)
+            if request.message_tokens is not None
+            else (output_tokens if request.message == reply.text else None)
+        )
         now = isoformat(self.clock.now())
         turn = Turn(
             node=node.alias,
@@ -313,8 +357,8 @@ class Engine:
             tokens=tokens,
             model=node.model.name,
             usage=Usage(
-                count_tokens(request.message),
-                count_tokens(reply.text) if recorded is not None else len(tokens),
+                count_tokens(request.message) if input_tokens is None else input_tokens,
+                output_tokens,
             ),
             created_at=now,
             trace_id=self.ids.new("trc_", 32),
@@ -368,7 +412,9 @@ def _records(turn: Turn, request: TurnRequest, reply: Reply) -> list[MessageReco
         extra["replay"] = [reply.replay.conversation, reply.replay.turn]
     if cut is not None:
         # The thread keeps what a streaming client received before the fault.
-        sent = "".join(turn.tokens[: cut.after])
+        cut_at = cut.after
+        parts = turn.tokens
+        sent = parts.text(cut_at) if isinstance(parts, Tokens) else "".join(parts[:cut_at])
         content, tokens = sent, count_tokens(sent)
         extra["interrupted"] = cut.kind
     assistant = MessageRecord(

@@ -4,14 +4,17 @@ seed gives the same words."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import regex
 
-from emulator.config.model import Matcher, ModelSpec, Node, Rule
+from emulator.config.model import Fault, Matcher, ModelSpec, Node, Rule
 from emulator.core.errors import ModelError
 from emulator.core.fixtures import FixtureTurn
 from emulator.core.replay import FixtureSource, Position, find_turn, miss, turn_at
@@ -21,11 +24,57 @@ from emulator.core.templates import render_template
 if TYPE_CHECKING:
     from faker import Faker
 
-# A rule's regex runs on the event loop: one that backtracks without end (`^(a|a)+$` on
-# "aaaa...!") would stall every client, so a match that takes longer fails that turn instead.
+# A regex that backtracks without end (`^(a|a)+$` on "aaaa...!") is stopped after this much
+# CPU time (the regex module counts CPU time, not wall time), and that turn fails.
 REGEX_TIMEOUT_S = 0.1
 
 Hit = re.Match[str] | regex.Match[str] | bool
+Searched = regex.Match[str] | None | TimeoutError
+
+# The node's regexes already run on `searched_off_loop`'s thread for the message being answered:
+# (the message, id(pattern) -> outcome). Set only while `start_turn` runs, which never awaits.
+_searched: list[tuple[str, dict[int, Searched]]] = []
+
+
+async def searched_off_loop(
+    node: Node, message: str, faults: Iterable[Fault] = ()
+) -> dict[int, Searched]:
+    """Every regex of `node`'s rules and faults (and of `faults`, set at run time) searched in
+    `message` on a worker thread, with the GIL released (`concurrent=True`): a slow one costs
+    the event loop nothing."""
+    matchers = chain(_matchers(node), (f.when for f in faults if f.when is not None))
+    patterns = {id(when.regex): when.regex for when in matchers if when.regex is not None}
+    if not patterns:
+        return {}
+    return await asyncio.to_thread(_search_all, patterns, message)
+
+
+@contextmanager
+def searched(message: str, outcomes: dict[int, Searched]) -> Iterator[None]:
+    """While inside, `match` takes the outcomes of `searched_off_loop` for `message`."""
+    _searched.append((message, outcomes))
+    try:
+        yield
+    finally:
+        _searched.pop()
+
+
+def _search_all(patterns: Mapping[int, regex.Pattern[str]], message: str) -> dict[int, Searched]:
+    outcomes: dict[int, Searched] = {}
+    for key, pattern in patterns.items():
+        try:
+            outcomes[key] = pattern.search(message, timeout=REGEX_TIMEOUT_S, concurrent=True)
+        except TimeoutError as exc:
+            outcomes[key] = exc
+    return outcomes
+
+
+def _matchers(node: Node) -> Iterator[Matcher]:
+    for rule in node.model.rules:
+        yield rule.when
+    for fault in node.faults:
+        if fault.when is not None:
+            yield fault.when
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +128,13 @@ def match(when: Matcher, message: str, turn: int) -> Hit:
 def _search(when: Matcher, message: str) -> regex.Match[str] | None:
     assert when.regex is not None
     try:
-        return when.regex.search(message, timeout=REGEX_TIMEOUT_S)
+        ready = _searched[-1][1] if _searched and _searched[-1][0] is message else {}
+        outcome = ready.get(id(when.regex))
+        if id(when.regex) not in ready:  # a matcher made elsewhere: searched here, as bounded
+            outcome = when.regex.search(message, timeout=REGEX_TIMEOUT_S)
+        if isinstance(outcome, TimeoutError):
+            raise outcome
+        return outcome
     except TimeoutError:
         where = f" at {when.regex_at}" if when.regex_at is not None else ""
         raise ModelError(

@@ -13,12 +13,18 @@ from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 from functools import cache, lru_cache
 
+from emulator.core.errors import ModelError
+
 # The whole of what may stand between braces.
 PLACEHOLDER_PATTERN = re.compile(
     r"message|turn|match\.(?P<group>\d+)|node\.name|fake\.(?P<provider>[A-Za-z][A-Za-z0-9_]*)"
 )
 # One token of a template: an escaped brace, a `{...}` placeholder, or a stray brace.
 _TOKEN = re.compile(r"\{\{|\}\}|\{(?P<name>[^{}]*)\}|[{}]")
+
+# The longest reply a template may render. The echo of the largest message (a 1 MiB body) is
+# well under it; a template repeating `{message}` is not, and would be streamed token by token.
+MAX_REPLY_CHARS = 2 * 1024 * 1024
 
 _KNOWN = "{message}, {turn}, {match.N}, {node.name} or {fake.PROVIDER}"
 
@@ -59,20 +65,31 @@ def validate_template(text: str, is_provider: Callable[[str], bool] | None = Non
     return problems
 
 
-def render_template(text: str, values: Mapping[str, str], fake: FakeFn) -> str:
+def render_template(
+    text: str, values: Mapping[str, str], fake: FakeFn, *, limit: int = MAX_REPLY_CHARS
+) -> str:
     """Substitute placeholders by value. A placeholder without a value (a regex group that did not
-    take part) renders empty; anything that is not a placeholder is copied as written."""
+    take part) renders empty; anything that is not a placeholder is copied as written. A result
+    longer than `limit` characters is a ModelError, raised before it is built."""
     parts = _parsed(text)
     if len(parts) == 1 and isinstance(parts[0], str):
         return parts[0]  # no placeholder at all
     out: list[str] = []
+    size = 0
     for part in parts:
         if isinstance(part, str):
-            out.append(part)
+            piece = part
         elif part[0] == "fake":
-            out.append(fake(part[1]))
+            piece = fake(part[1])
         else:
-            out.append(values.get(part[1], ""))
+            piece = values.get(part[1], "")
+        size += len(piece)
+        if size > limit:  # checked as it grows: `{message}` x 100 is never built
+            raise ModelError(
+                f"The reply would be longer than {limit:,} characters (does its template "
+                "repeat a long message?); it was not sent"
+            )
+        out.append(piece)
     return "".join(out)
 
 

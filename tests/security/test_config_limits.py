@@ -169,7 +169,18 @@ def test_check_and_serve_report_the_place_without_a_traceback(tmp_path: Path) ->
     assert serve.returncode == 1
     assert "Traceback" not in serve.stderr
     assert [line for line in serve.stderr.splitlines() if str(file) in line] == [
-        # the 98th '[' is the 101st level: the top mapping, `nodes` and `a` come first
-        f"{file}:6:{len('    chit: ') + 98}: this value is nested more than 100 levels deep; "
+        # the 101st '[' (the scanner counts flow levels before the composer counts all)
+        f"{file}:6:{len('    chit: ') + 101}: this value is nested more than 100 levels deep; "
         "the limit is 100"
     ]
+
+
+def test_chit_lists_shared_values_within_the_cap(client: TestClient[Any]) -> None:
+    # What aliases may produce is capped, so is the sheet that lists them (a 10**7 bomb was
+    # accepted before, and one GET /chit?verbosity=high then answered 346 MB).
+    text = laughs(4, where="x-p") + NODE + "    tools:\n      - {name: t, parameters: {p: *l3}}\n"
+    assert client.put("/_emulator/config", content=text, headers=CONTROL).status_code == 200
+    sheet = client.get("/nodes/a/chit", params={"verbosity": "high"})
+    assert sheet.status_code == 200
+    assert sheet.text.count("lol") == 9**4
+    assert len(sheet.content) < 100 * 9**4  # a few dozen bytes of pretty JSON per value

@@ -56,7 +56,7 @@ def envelope(turn: Turn) -> dict[str, Any]:
 
 async def chat(call: Call) -> Response[Any]:
     request, stream = parse(call)
-    turn = call.engine.start_turn(call.node, request)
+    turn = await call.engine.begin_turn(call.node, request)
     if stream:
         frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed)
         headers = {**STREAM_HEADERS, "X-Conversation-Id": turn.thread_id}

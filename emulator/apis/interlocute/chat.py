@@ -54,14 +54,14 @@ def chat_body(turn: Turn) -> dict[str, Any]:
 
 
 async def chat(call: Call) -> Response[Any]:
-    turn = call.engine.start_turn(call.node, parse_turn(call))
+    turn = await call.engine.begin_turn(call.node, parse_turn(call))
     await call.engine.wait_for_reply(call.node, turn)
     return Response(chat_body(turn), status_code=200, headers=_replay_header(turn))
 
 
 async def chat_stream(call: Call) -> Response[Any]:
     media_type = negotiate_stream(call.header("accept"))
-    turn = call.engine.start_turn(call.node, parse_turn(call))
+    turn = await call.engine.begin_turn(call.node, parse_turn(call))
     frames = encode_stream(
         call.engine.events(call.node, turn),
         partial(encode_event, media_type=media_type),

@@ -32,14 +32,14 @@ def sources(found: tuple[Source, ...]) -> list[dict[str, Any]]:
 
 
 async def chat_stream(call: Call) -> Response[Any]:
-    turn = call.engine.start_turn(call.node, parse(call))
+    turn = await call.engine.begin_turn(call.node, parse(call))
     frames = encode_stream(call.engine.events(call.node, turn), _encoder(turn), _failed(turn))
     headers = {**STREAM_HEADERS, "X-Trace-Id": turn.trace_id}
     return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
 
 
 async def chat(call: Call) -> Response[Any]:
-    turn = call.engine.start_turn(call.node, parse(call))
+    turn = await call.engine.begin_turn(call.node, parse(call))
     await call.engine.wait_for_reply(call.node, turn)
     return Response(answer(turn), status_code=200, headers={"X-Trace-Id": turn.trace_id})
 

@@ -31,7 +31,7 @@ def parse(call: Call) -> TurnRequest:
 
 
 async def chat_stream(call: Call) -> Response[Any]:
-    turn = call.engine.start_turn(call.node, parse(call))
+    turn = await call.engine.begin_turn(call.node, parse(call))
     frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed)
     return EventStream(
         frames, media_type="application/x-ndjson", headers=STREAM_HEADERS, status_code=200
