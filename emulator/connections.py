@@ -74,6 +74,14 @@ def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
             self._cancel_read_deadline()
             super().connection_lost(exc)
 
+        def eof_received(self) -> bool:  # type: ignore[override]
+            # A client may half-close once its whole request is sent (`shutdown(SHUT_WR)`,
+            # `nc -N`): keep the connection open for writing so it still gets its answer,
+            # also from a handler that awaits (a worker thread, latency). An idle connection,
+            # or one whose request is incomplete, closes as before.
+            cycle = self.cycle
+            return bool(cycle is not None and not cycle.more_body and not cycle.response_complete)
+
         def _cancel_read_deadline(self) -> None:
             if self._read_deadline is not None:
                 self._read_deadline.cancel()
