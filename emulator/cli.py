@@ -482,6 +482,7 @@ def _banner(config: Config, path: Path, host: str, port: int, token: str | None)
             "The /nodes/ URLs work from any client; the *.localhost ones from curl and browsers.",
             flush=True,
         )
+    print(f"Console: http://{host}:{port}/  (in a browser)", flush=True)
     print(f"Control plane: http://{host}:{port}/_emulator/health", flush=True)
     if token is not None:
         print(f"Control token: {token}  (send Authorization: Bearer <token>)", flush=True)

@@ -125,11 +125,36 @@ class RedactQuery(logging.Filter):
         return True
 
 
+class QuietControlReads(logging.Filter):
+    """Leaves out the access lines of successful control-plane reads.
+
+    An open console polls /_emulator/health every few seconds and loads its own files; a line
+    for each would bury the chat requests a user is watching for. Control-plane changes and
+    every error are still logged, and GET /_emulator/journal lists every chat request.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not (isinstance(args, tuple) and len(args) == 5):
+            return True
+        _, method, path, _, status = args
+        read = method in ("GET", "HEAD") and isinstance(status, int) and status < 400
+        return not (read and isinstance(path, str) and _is_console_path(path))
+
+
+def _is_console_path(path: str) -> bool:
+    path = path.partition("?")[0]
+    return path == "/" or path == "/_emulator" or path.startswith("/_emulator/")
+
+
 _REDACT = RedactQuery()
+_QUIET = QuietControlReads()
 
 
 def redact_access_log() -> None:
-    """Install the redaction on uvicorn's access logger (once per process)."""
+    """Install the redaction (and the quiet control-plane reads) on uvicorn's access logger,
+    once per process."""
     logger = logging.getLogger("uvicorn.access")
-    if _REDACT not in logger.filters:
-        logger.addFilter(_REDACT)
+    for each in (_QUIET, _REDACT):
+        if each not in logger.filters:
+            logger.addFilter(each)

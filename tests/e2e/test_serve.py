@@ -192,6 +192,24 @@ def test_query_credentials_never_reach_the_access_log(server: Server) -> None:
     assert "leak" not in server.text
 
 
+def test_the_access_log_leaves_out_successful_control_plane_reads(server: Server) -> None:
+    # an open console polls health and loads its files: those lines would bury the chat requests
+    assert httpx.get(f"{server.url}/_emulator/health").status_code == 200
+    assert httpx.get(f"{server.url}/_emulator/ui/").status_code == 200
+    assert httpx.get(f"{server.url}/_emulator/threads/nope").status_code == 404
+    reply = httpx.post(
+        f"{server.url}/nodes/support/chat",
+        json={"content": "hi"},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert reply.status_code == 200
+    server.stop()
+    assert '"POST /nodes/support/chat HTTP/1.1" 200' in server.text
+    assert '"GET /_emulator/threads/nope HTTP/1.1" 404' in server.text  # errors stay
+    assert "GET /_emulator/health" not in server.text
+    assert "GET /_emulator/ui/" not in server.text
+
+
 def test_sigkill_right_after_replies_loses_no_acknowledged_message(
     config: Path, tmp_path: Path
 ) -> None:
