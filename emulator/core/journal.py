@@ -206,8 +206,10 @@ class JournalStorage(Storage):
         except Exception as exc:  # on a thread: report, back off, never lose the error
             self._compact_error = exc
             log.warning("store compaction failed, will retry later: %s", exc)
-            # Back off so a full disk does not turn every append into a retry.
-            self._compact_min = max(self._compact_min, self._journal_bytes - offset) * 2
+            # Back off so a full disk does not turn every append into a retry: the next try
+            # waits until the uncovered journal has doubled (measured from what the snapshot
+            # covers, which is what the trigger in `apply` compares).
+            self._compact_min = max(self._compact_min, self._journal_bytes - self._covered) * 2
 
     def _rebase_journal(self, generation: int, offset: int) -> None:
         """Replace the journal by one of the next generation holding the lines after

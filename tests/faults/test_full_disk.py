@@ -3,6 +3,7 @@ same idempotency key stores it once, nothing leaves an empty thread, and health 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,8 +100,11 @@ def test_a_compaction_that_runs_out_of_disk_loses_nothing(
         time.sleep(0.01)
     assert "store compaction failed, will retry later" in caplog.text
     assert "No space left on device" in caplog.text
+    _wait_for_compactions()
     for n in range(151, 160):  # appends go on, and do not retry the compaction each time
         store.append_messages(turn("thr_1", n))
+    _wait_for_compactions()
+    assert caplog.text.count("store compaction failed") == 1  # backed off: no retry yet
     assert store.write_error is None
     filler.unlink()
     store.compact()
@@ -109,3 +113,11 @@ def test_a_compaction_that_runs_out_of_disk_loses_nothing(
     assert sorted(p.name for p in data.iterdir()) == [".lock", "threads.journal", "threads.json"]
     with TinyStore(data) as reopened:
         assert reopened.message_count("thr_1") == 320
+
+
+def _wait_for_compactions() -> None:
+    """Until no compaction thread runs (each ends within the test's few kB of work)."""
+    deadline = time.monotonic() + 10
+    while any(t.name == "store-compaction" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a compaction did not end"
+        time.sleep(0.01)
