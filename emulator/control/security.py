@@ -216,7 +216,9 @@ async def _answer(
     body = b""
     if message is not None:
         code = "unauthorized" if status == 401 else "forbidden"
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        body = json.dumps(
+            {"error": {"code": code, "message": message}}, separators=(",", ":")
+        ).encode()
         headers = [*headers, (b"content-type", b"application/json")]
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
