@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 from tests.browser.conftest import Console
 from tests.browser.test_playground import field, frames, send
@@ -126,3 +126,34 @@ def test_a_disconnect_shows_as_a_stream_without_its_closing_frame(console: Conso
     send(page, "What are your hours?")
     expect(page.locator('.msg.error[data-kind="cut"]')).to_be_visible()
     assert not any(frame.startswith(("event: done", "event: error")) for frame in frames(page))
+
+
+@pytest.mark.usefixtures("clear_overrides")
+def test_a_slow_read_answered_after_a_change_does_not_hide_it(console: Console) -> None:
+    # The tab's first GET of the overrides is answered by the server at once but delivered only
+    # after the PUT made later has answered: the page must show the PUT's answer, not the
+    # older read's.
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_reads(route: Route) -> None:
+        if route.request.method == "GET":
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    page = console.page
+    page.route("**/_emulator/nodes/support/overrides", hold_reads)
+    try:
+        console.open("#chaos/support")
+        expect(page.locator("#chaos-set-latency")).to_be_visible()
+        page.get_by_label("First token after (ms)").fill("300")
+        page.locator("#chaos-set-latency").click()
+        active = page.locator("#chaos-active")
+        expect(active).to_contain_text("300 ms to first token")
+        assert held, "the tab read the overrides when it opened"
+        for route, answer in held:
+            route.fulfill(response=answer)
+        page.wait_for_timeout(300)  # the stale answers arrive
+        expect(active).to_contain_text("300 ms to first token")
+    finally:
+        page.unroute("**/_emulator/nodes/support/overrides")

@@ -86,30 +86,41 @@ function path() {
   return `/nodes/${encodeURIComponent(els.node.value)}/overrides`;
 }
 
+// Each call below takes a ticket; an answer is shown only if no later call was made since, so a
+// slow GET sent before a PUT cannot overwrite what the PUT answered.
+let latest = 0;
+
 async function load() {
   if (!els.node.value) return;
+  const ticket = ++latest;
+  let value = null;
+  let failure = null;
   try {
-    overrides = await getJson(path());
-    showError(null);
+    value = await getJson(path());
   } catch (error) {
-    overrides = null;
-    showError(error);
+    failure = error;
   }
+  if (ticket !== latest) return;
+  overrides = value;
+  showError(failure);
   render();
 }
 
 async function put(value) {
+  const ticket = ++latest;
   try {
-    overrides = await sendJson(path(), "PUT", value);
+    const answer = await sendJson(path(), "PUT", value);
+    if (ticket === latest) overrides = answer;
     showError(null);
     toast(`Overrides of ${els.node.value} updated`);
   } catch (error) {
     showError(error);
   }
-  render();
+  if (ticket === latest) render();
 }
 
 async function clearAll() {
+  ++latest;
   try {
     await sendJson(path(), "DELETE");
     overrides = { ...EMPTY };
