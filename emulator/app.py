@@ -27,7 +27,7 @@ from emulator.control.apidocs import OfflineSwagger
 from emulator.control.console import console_redirect, wants_console
 from emulator.control.hosts import HostPolicy
 from emulator.control.routes import PREFIX, control_router, neutral_error
-from emulator.control.security import security_middleware
+from emulator.control.security import Cors, Security, answer_messages
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
 from emulator.core.requestlog import Capture, RequestEntry, RequestLog
@@ -95,15 +95,13 @@ def build_app(
         logging_config=LoggingConfig(configure_root_logger=configure_root_logger),
     )
     # Outermost, around Litestar's own exception layer: route middleware would miss the 404s
-    # and 405s Litestar answers before any route matches. The security layer (Host, Origin,
-    # CSRF, token, CORS) sits inside the request id's, so its refusals carry an id too.
-    guarded = security_middleware(
-        app.asgi_handler,
-        hosts=HostPolicy.of(allowed_hosts),
-        token=control_token,
-        exposed_headers=EXPOSED_HEADERS,
+    # and 405s Litestar answers before any route matches. One layer for the request id, the
+    # security rules (Host, Origin, CSRF, token, CORS) and the request log: its refusals carry
+    # an id too.
+    security = Security.of(
+        hosts=HostPolicy.of(allowed_hosts), token=control_token, exposed_headers=EXPOSED_HEADERS
     )
-    app.asgi_handler = _request_id_middleware(guarded)
+    app.asgi_handler = _request_middleware(app.asgi_handler, security)
     _document_405s(app)
     app.state.engine = engine
     app.state.dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}
@@ -254,8 +252,10 @@ def _as_error(request: Request[Any, Any, Any], exc: HTTPException) -> EmulatorEr
 _VISIBLE = re.compile(rb"[\x21-\x7e]+")
 
 
-def _request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Every response carries X-Request-Id (the caller's, if sent) and the config generation.
+def _request_middleware(app: ASGIApp, security: Security) -> ASGIApp:
+    """Every HTTP request in one pass: the security rules (emulator/control/security.py) answer
+    refusals and preflights at once, and put CORS headers on the app's responses; every
+    response carries X-Request-Id (the caller's, if sent) and the config generation.
 
     Each request outside the control plane is also recorded in the request log when its
     response starts, with what it sent and got (`Capture`), and published once it completes.
@@ -272,11 +272,15 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
         state["request_id"] = rid
         engine: Engine = scope["app"].state.engine
         recording = _recording(scope, state, engine)
+        screened = security.screen(scope)
+        cors = screened if isinstance(screened, Cors) else None
+        ids = [(b"x-request-id", rid.encode("latin-1"))]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode("latin-1")))
+                given = message.get("headers", [])
+                headers = cors.apply(given) if cors is not None else list(given)
+                headers += ids
                 headers.append((b"x-emulator-generation", str(engine.generation).encode()))
                 message = {**message, "headers": headers}
                 if recording is not None:
@@ -285,22 +289,31 @@ def _request_id_middleware(app: ASGIApp) -> ASGIApp:
                 recording.body(message.get("body", b""), message.get("more_body", False))
             await send(message)
 
-        if recording is None:
-            await app(scope, receive, send_with_id)
-            return
-
-        async def receive_copy() -> ReceiveMessage:
-            message = await receive()
-            if message["type"] == "http.request":
-                recording.capture.add_request(message.get("body", b""))
-            return message
-
         try:
-            await app(scope, receive_copy, send_with_id)
+            if not isinstance(screened, Cors):  # a refusal or a preflight, answered here
+                for message in answer_messages(screened):
+                    await send_with_id(message)
+            elif recording is None:
+                await app(scope, receive, send_with_id)
+            else:
+                await app(scope, _copying(receive, recording), send_with_id)
         finally:
-            recording.finish()  # a client that hung up mid-stream still gets its entry out
+            if recording is not None:
+                recording.finish()  # a client that hung up mid-stream still gets its entry out
 
     return middleware
+
+
+def _copying(receive: Receive, recording: _Recording) -> Receive:
+    """`receive`, keeping a copy of the request body for the request log."""
+
+    async def receive_copy() -> ReceiveMessage:
+        message = await receive()
+        if message["type"] == "http.request":
+            recording.capture.add_request(message.get("body", b""))
+        return message
+
+    return receive_copy
 
 
 class _Recording:

@@ -1,7 +1,7 @@
 """Who may reach what: the control plane's Host, Origin, CSRF and token rules, and CORS.
 
-One ASGI layer, outside Litestar's routing, so that every path (the OpenAPI schema, the console,
-unknown routes, preflights) gets the same rules:
+Decided in the app's one ASGI request layer (emulator/app.py), outside Litestar's routing, so
+that every path (the OpenAPI schema, the console, unknown routes, preflights) gets the same rules:
 
 - The control plane (`/_emulator`, everything under it, and `/`, where browsers get the console)
   answers only Host values naming this server (see hosts.py), and no foreign Origin: a request
@@ -20,9 +20,9 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import HTTPScope, Message
 from litestar.utils import normalize_path
 
 from emulator.control.hosts import HostPolicy, split_host
@@ -45,41 +45,86 @@ def is_control_path(path: str) -> bool:
     return path in ("/", CONTROL_PREFIX) or path.startswith(CONTROL_PREFIX + "/")
 
 
-def security_middleware(
-    app: ASGIApp,
-    *,
-    hosts: HostPolicy,
-    token: str | None,
-    exposed_headers: Sequence[str],
-) -> ASGIApp:
-    """`app` behind the rules above."""
-    exposed = ", ".join(exposed_headers).encode()
+@dataclass(frozen=True, slots=True)
+class Cors:
+    """The CORS headers a response gets: `origin` reflected (if sent), with credentials and
+    exposed headers for the chat APIs, and `Vary: Origin` always."""
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        headers = _headers(scope)
+    origin: str | None
+    exposed: bytes
+    credentials: bool
+
+    def apply(self, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """`headers` without their own CORS and Vary headers, then Vary (with Origin added:
+        one header, so caches and clients read it whole) and ours."""
+        kept: list[tuple[bytes, bytes]] = []
+        varies: list[bytes] = []
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"vary":
+                varies.extend(v.strip() for v in value.split(b","))
+            elif not lower.startswith(b"access-control-"):
+                kept.append((name, value))
+        if not any(name.lower() == b"origin" for name in varies):
+            varies.append(b"Origin")
+        kept.append((b"vary", b", ".join(name for name in varies if name)))
+        if self.origin is not None:
+            kept.append((b"access-control-allow-origin", self.origin.encode("latin-1")))
+            if self.credentials:
+                kept.append((b"access-control-allow-credentials", b"true"))
+            if self.exposed:
+                kept.append((b"access-control-expose-headers", self.exposed))
+        return kept
+
+
+# An answer given at once, before the app: status, the control plane's error message (None: no
+# body) and headers.
+Answer = tuple[int, str | None, list[tuple[bytes, bytes]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """The rules above, for one app. `screen` decides each HTTP request in one pass (it runs
+    inside the app's single request layer, emulator/app.py)."""
+
+    hosts: HostPolicy
+    token: str | None
+    exposed: bytes  # Access-Control-Expose-Headers for the chat APIs
+
+    @classmethod
+    def of(
+        cls, *, hosts: HostPolicy, token: str | None, exposed_headers: Sequence[str]
+    ) -> Security:
+        return cls(hosts, token, ", ".join(exposed_headers).encode())
+
+    def screen(self, scope: HTTPScope) -> Answer | Cors:
+        """The answer to give at once (a refusal or a preflight's), or the CORS headers the
+        app's response gets."""
+        if scope["method"] == "OPTIONS" or is_control_path(scope["path"]):
+            return self._screen(scope, _headers(scope))
+        # A chat API request that is no preflight: only its Origin matters.
+        origin = None
+        for name, value in scope["headers"]:
+            if name.lower() == b"origin":
+                origin = value.decode("latin-1")
+                break
+        return Cors(origin, self.exposed, True)
+
+    def _screen(self, scope: HTTPScope, headers: dict[str, str]) -> Answer | Cors:
         if is_control_path(scope["path"]):
-            refusal = _foreign(scope, headers, hosts)
-            if refusal is None and _is_preflight(scope, headers):  # from this server's own origin
-                await _answer(send, 204, None, _preflight_headers(headers, credentials=False))
-                return
-            refusal = refusal or _undeclared(scope, headers, token)
+            refusal = _foreign(scope, headers, self.hosts)
+            if refusal is None and _is_preflight(scope, headers):  # from this server's origin
+                return 204, None, _preflight_headers(headers, credentials=False)
+            refusal = refusal or _undeclared(scope, headers, self.token)
             if refusal is not None:
-                await _answer(send, *refusal)
-                return
-            await app(scope, receive, _with_cors(send, headers.get("origin"), b"", False))
-            return
+                return refusal
+            return Cors(headers.get("origin"), b"", False)
         if _is_preflight(scope, headers):
-            await _answer(send, 204, None, _preflight_headers(headers, credentials=True))
-            return
-        await app(scope, receive, _with_cors(send, headers.get("origin"), exposed, True))
-
-    return middleware
+            return 204, None, _preflight_headers(headers, credentials=True)
+        return Cors(headers.get("origin"), self.exposed, True)
 
 
-Refusal = tuple[int, str, list[tuple[bytes, bytes]]]
+Refusal = Answer
 
 
 def _foreign(scope: HTTPScope, headers: dict[str, str], hosts: HostPolicy) -> Refusal | None:
@@ -178,41 +223,10 @@ def _preflight_headers(headers: dict[str, str], *, credentials: bool) -> list[tu
     return answer
 
 
-def _with_cors(send: Send, origin: str | None, exposed: bytes, credentials: bool) -> Send:
-    """`send` with CORS headers for `origin` on the response's start (and Vary: Origin)."""
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            kept = [
-                (name, value)
-                for name, value in message.get("headers", [])
-                if not name.lower().startswith(b"access-control-") and name.lower() != b"vary"
-            ]
-            kept.append((b"vary", _vary(message.get("headers", []))))
-            if origin is not None:
-                kept.append((b"access-control-allow-origin", origin.encode("latin-1")))
-                if credentials:
-                    kept.append((b"access-control-allow-credentials", b"true"))
-                if exposed:
-                    kept.append((b"access-control-expose-headers", exposed))
-            message = {**message, "headers": kept}
-        await send(message)
-
-    return sending
-
-
-def _vary(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
-    """The response's Vary with Origin added: one header, so caches and clients read it whole."""
-    names = [v.strip() for n, value in headers if n.lower() == b"vary" for v in value.split(b",")]
-    if not any(name.lower() == b"origin" for name in names):
-        names.append(b"Origin")
-    return b", ".join(name for name in names if name)
-
-
-async def _answer(
-    send: Send, status: int, message: str | None, headers: list[tuple[bytes, bytes]]
-) -> None:
-    """A whole response: the control plane's error body for `message`, or no body."""
+def answer_messages(answer: Answer) -> tuple[Message, Message]:
+    """The start and body messages of an answer: the control plane's error body for its
+    message, or no body."""
+    status, message, headers = answer
     body = b""
     if message is not None:
         code = "unauthorized" if status == 401 else "forbidden"
@@ -221,8 +235,8 @@ async def _answer(
         ).encode()
         headers = [*headers, (b"content-type", b"application/json")]
     headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    return start, {"type": "http.response.body", "body": body, "more_body": False}
 
 
 def _headers(scope: HTTPScope) -> dict[str, str]:
