@@ -32,6 +32,7 @@ from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
 from emulator.core.requestlog import Capture, RequestEntry, RequestLog
 from emulator.core.seams import isoformat
+from emulator.fastpath import fast_path, fast_routes
 
 EXPOSED_HEADERS = [
     "X-Request-Id",
@@ -101,7 +102,9 @@ def build_app(
     security = Security.of(
         hosts=HostPolicy.of(allowed_hosts), token=control_token, exposed_headers=EXPOSED_HEADERS
     )
-    app.asgi_handler = _request_middleware(app.asgi_handler, security)
+    api_paths = [(m, form) for m, p in table for form in (p, "/nodes/{alias:str}" + p)]
+    fast = fast_path(app.asgi_handler, fast_routes(app, api_paths))
+    app.asgi_handler = _request_middleware(fast, security)
     _document_405s(app)
     app.state.engine = engine
     app.state.dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}

@@ -1,0 +1,95 @@
+"""The chat API's own routes without Litestar's per-request routing and parameter parsing.
+
+A request for exactly one of the API table's paths (`/chat`, or `/nodes/{alias}/chat`), with a
+method that path serves, goes straight to its route handler: the same handler object Litestar
+registered, the same `Request` class, the same `to_response` (headers, media type, HEAD),
+inside Litestar's own exception layer with the handler's exception handlers. Litestar's router
+would resolve such a path to that very handler; what is skipped is its route lookup and the
+signature model that parses `request` and `alias` for every call. Everything else (other
+paths, other methods, trailing slashes, a root path, an invalid Host) goes through Litestar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar._asgi.utils import is_valid_host, wrap_in_exception_handler
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+NODE_PREFIX = "/nodes/"
+Key = tuple[str, str]  # (method, path)
+
+
+def fast_routes(app: Litestar, paths: Iterable[Key]) -> dict[Key, HTTPRouteHandler]:
+    """The route handler of each (method, path) of the API table, where nothing but the handler
+    itself runs per request (no guards, hooks, dependencies, cache or custom request class)."""
+    wanted = set(paths)
+    found: dict[Key, HTTPRouteHandler] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for method, (handler, _) in route.route_handler_map.items():
+            key = (str(method), route.path)
+            if key in wanted and _plain(handler):
+                found[key] = handler
+    return found
+
+
+def _plain(handler: HTTPRouteHandler) -> bool:
+    return (
+        not handler.resolve_guards()
+        and handler.resolve_before_request() is None
+        and handler.resolve_after_response() is None
+        and not handler.resolve_dependencies()
+        and not handler.cache
+        and handler.resolve_request_class() is Request
+        and handler.resolve_return_dto() is None
+    )
+
+
+def fast_path(litestar_handler: ASGIApp, routes: dict[Key, HTTPRouteHandler]) -> ASGIApp:
+    """`litestar_handler` (Litestar's exception layer and router), with the API table's own
+    paths answered directly."""
+    plain_paths = {path for _, path in routes}
+    handled = wrap_in_exception_handler(_call_handler)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]  # type: ignore[typeddict-item]
+        alias = None
+        if path.startswith(NODE_PREFIX):
+            alias, slash, rest = path[len(NODE_PREFIX) :].partition("/")
+            if not (alias and slash):
+                alias = None
+            else:
+                path = "/nodes/{alias:str}/" + rest
+        handler = routes.get((method, path)) if path in plain_paths or alias else None
+        if handler is None or scope.get("root_path") or not _valid_host(scope):
+            await litestar_handler(scope, receive, send)
+            return
+        scope["path_params"] = {} if alias is None else {"alias": alias}
+        scope["route_handler"] = handler
+        scope["path_template"] = path
+        ScopeState.from_scope(scope).exception_handlers = handler.resolve_exception_handlers()
+        await handled(scope, receive, send)
+
+    return app
+
+
+def _valid_host(scope: Scope) -> bool:
+    """Litestar's router refuses an invalid Host with a 400: leave those to it."""
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    return host is None or is_valid_host(host)
+
+
+async def _call_handler(scope: Scope, receive: Receive, send: Send) -> None:
+    handler = scope["route_handler"]
+    assert isinstance(handler, HTTPRouteHandler)
+    request: Request[Any, Any, Any] = Request(scope=scope, receive=receive, send=send)
+    data = await handler.fn(request)
+    response = await handler.to_response(app=scope["litestar_app"], data=data, request=request)
+    await response(scope, receive, send)
