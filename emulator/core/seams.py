@@ -31,6 +31,8 @@ class SystemClock:
 
 def isoformat(moment: datetime) -> str:
     """UTC timestamps as clients expect them: `2026-11-23T09:30:00.123Z`."""
+    if moment.tzinfo is UTC:  # the system clock's: no conversion, and "+00:00" ends it
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

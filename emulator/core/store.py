@@ -19,8 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -80,19 +79,64 @@ class _Database(TinyDB):
     table_class = JournaledTable
 
 
-@contextmanager
-def _boundary(action: str) -> Iterator[None]:
-    """Turn TinyDB, json and OS errors into `StoreError`, in one place."""
-    try:
-        yield
-    except CorruptStoreFile as exc:
-        hint = f"run `emulator repair --data {exc.path.parent}` to keep every good record"
-        raise StoreError(f"cannot {action}: {exc}; {hint}") from exc
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise StoreError(f"cannot {action}{where}: {exc.strerror or exc}") from exc
-    except (ValueError, TypeError) as exc:  # json encoding, TinyDB's duplicate ids
-        raise StoreError(f"cannot {action}: {exc}") from exc
+class _boundary:
+    """Turn TinyDB, json and OS errors into `StoreError`, in one place.
+
+    A class, not a generator context manager: it is entered on every write (each turn)."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            return
+        action = self.action
+        if isinstance(exc, CorruptStoreFile):
+            hint = f"run `emulator repair --data {exc.path.parent}` to keep every good record"
+            raise StoreError(f"cannot {action}: {exc}; {hint}") from exc
+        if isinstance(exc, OSError):
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise StoreError(f"cannot {action}{where}: {exc.strerror or exc}") from exc
+        if isinstance(exc, ValueError | TypeError):  # json encoding, TinyDB's duplicate ids
+            raise StoreError(f"cannot {action}: {exc}") from exc
+
+
+class _Writing(_boundary):
+    """`_boundary` for writes, keeping the store's `write_error` for health to report."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: TinyStore, action: str) -> None:
+        super().__init__(action)
+        self.store = store
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.store._write_error = None
+            return
+        try:
+            super().__exit__(kind, exc, traceback)
+        except StoreError as error:
+            self.store._write_error = error.message
+            raise
+        if isinstance(exc, StoreError):
+            self.store._write_error = exc.message
+        # Any other error (ThreadNotFound...) leaves write_error as it is.
 
 
 def _synchronized(method: Callable[P, R]) -> Callable[P, R]:
@@ -345,16 +389,9 @@ class TinyStore:
         assert self._db is not None
         return cast(JournaledTable, self._db.table(name))
 
-    @contextmanager
-    def _writing(self, action: str) -> Iterator[None]:
+    def _writing(self, action: str) -> _Writing:
         """`_boundary` for writes, keeping `write_error` for health to report."""
-        try:
-            with _boundary(action):
-                yield
-        except StoreError as exc:
-            self._write_error = exc.message
-            raise
-        self._write_error = None
+        return _Writing(self, action)
 
     def _commit(self, ops: list[Op], *tables: str) -> None:
         self._storage.apply(ops)
