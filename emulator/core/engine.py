@@ -237,7 +237,10 @@ class Engine:
         if turn.sources:
             yield Sources(turn.sources)
         unpaused = 0
-        for index, delay in enumerate(self._delays(node, turn)):
+        # Not strict: the delays stop where an interruption cuts the tokens. Iterating the
+        # tokens slices each once instead of indexing into them.
+        delays = self._delays(node, turn)
+        for index, (text, delay) in enumerate(zip(turn.tokens, delays, strict=False)):
             if delay > 0:
                 yield Pause(delay)
                 await self.clock.sleep(delay)
@@ -248,7 +251,7 @@ class Engine:
                 await asyncio.sleep(0)
                 unpaused = 0
             unpaused += 1
-            yield Token(turn.tokens[index], index)
+            yield Token(text, index)
         cut = turn.interruption
         if cut is None:
             yield Done(turn)
