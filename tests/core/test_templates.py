@@ -6,6 +6,8 @@ import pytest
 
 from emulator.core.templates import (
     PLACEHOLDER_PATTERN,
+    COMMON_PROVIDERS,
+    _faker_providers,
     is_faker_provider,
     placeholders,
     render_template,
@@ -129,3 +131,8 @@ def test_not_providers(name: str) -> None:
 
 def test_providers_that_need_arguments_are_rejected() -> None:
     assert not is_faker_provider("enum")  # enum(enum_cls) cannot be called bare
+
+
+def test_the_providers_known_without_faker_are_real_no_argument_providers() -> None:
+    # checked against the installed Faker, so a release that drops one fails here, not at a turn
+    assert COMMON_PROVIDERS <= _faker_providers()

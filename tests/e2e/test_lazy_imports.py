@@ -31,3 +31,12 @@ def test_a_plain_config_serves_without_faker_jwt_httpx_or_the_recorder() -> None
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_template_with_a_common_faker_provider_loads_without_faker() -> None:
+    # the repo's own nodes.yaml says {fake.first_name}: validating it must not cost Faker's import
+    script = SCRIPT.replace('"You said: {message}"', '"Hi {fake.first_name}: {message}"')
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
