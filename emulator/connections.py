@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import resource
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from emulator.core.redaction import is_secret_param
 
 KEEP_ALIVE_SECONDS = 5
 REQUEST_READ_SECONDS = 30
@@ -95,10 +96,6 @@ def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
     return LimitedProtocol
 
 
-# Query parameters that carry credentials: api_key, apiKey, key, token, access_token, secret,
-# password, auth, sig / signature, jwt, code...
-SECRET_PARAM = re.compile(r"key|token|secret|passw|auth|sig|jwt|credential|session|code", re.I)
-JWT_SHAPED = re.compile(r"^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
 REDACTED = "[REDACTED]"
 
 
@@ -109,7 +106,7 @@ def redact_query(path: str) -> str:
     if not sep:
         return path
     pairs = [
-        (name, REDACTED if SECRET_PARAM.search(name) or JWT_SHAPED.match(value) else value)
+        (name, REDACTED if is_secret_param(name, value) else value)
         for name, value in parse_qsl(query, keep_blank_values=True)
     ]
     return f"{base}?{urlencode(pairs, safe='[]', quote_via=quote)}"

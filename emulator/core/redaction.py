@@ -11,6 +11,18 @@ from collections.abc import Iterable, Iterator
 # header.payload.signature: base64url JSON objects (`{"` encodes as `eyJ`); the signature may
 # be empty (alg none).
 JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+# Query parameters that carry credentials (api_key, apiKey, key, token, access_token, secret,
+# password, auth, sig / signature, jwt, code...), and values shaped like a token whatever their
+# name: the access log and the request journal both leave these out.
+SECRET_PARAM = re.compile(r"key|token|secret|passw|auth|sig|jwt|credential|session|code", re.I)
+TOKEN_SHAPED = re.compile(r"^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
+
+
+def is_secret_param(name: str, value: str) -> bool:
+    """Whether a query parameter's value is a credential, by its name or its shape."""
+    return bool(SECRET_PARAM.search(name) or TOKEN_SHAPED.match(value))
+
+
 # Shorter base64 runs would match ordinary text by chance.
 MIN_BASE64_RUN = 8
 BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-")

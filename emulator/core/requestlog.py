@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
+from emulator.core.redaction import is_secret_param
+
 DEFAULT_CAPACITY = 500
 CAPTURE_LIMIT = 64 * 1024  # bytes kept of each body (a stream's frames count together)
 REDACTED = "[redacted]"
@@ -23,7 +25,6 @@ SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "x-api-key", "x-widget-api-key"}
     | {"cookie", "set-cookie"}
 )
-SECRET_PARAMS = frozenset({"api_key", "apikey", "access_token", "token", "key"})
 SUBSCRIBER_BACKLOG = 1000  # entries a slow subscriber may fall behind before some are dropped
 
 RawHeaders = Iterable[tuple[bytes, bytes]]
@@ -111,8 +112,8 @@ def _redact_query(query: bytes) -> str:
     """The query string as sent, with the values of credential parameters replaced."""
     parts = []
     for part in query.decode("latin-1").split("&") if query else ():
-        name = part.partition("=")[0]
-        secret = unquote_plus(name).lower() in SECRET_PARAMS
+        name, _, value = part.partition("=")
+        secret = is_secret_param(unquote_plus(name), unquote_plus(value))
         parts.append(f"{name}={REDACTED}" if secret else part)
     return "&".join(parts)
 

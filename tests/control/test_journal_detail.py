@@ -51,6 +51,8 @@ def test_a_request_and_its_answer_are_kept(client: TestClient[Any]) -> None:
         ("/nodes/researcher/v1/chat", {"X-Api-Key": "SECRET", "Cookie": "session=SECRET"}),
         ("/nodes/widget/chat", {"x-widget-api-key": "SECRET", "Proxy-Authorization": "SECRET"}),
         ("/nodes/widget/chat?API_KEY=SECRET&token=SECRET", {"x-api-key": "SECRET"}),
+        # the access log's rule: any credential-like name, and token-shaped values
+        ("/nodes/widget/chat?client_secret=SECRET&t=SECRETab.cdefghij.k", {"x-api-key": "SECRET"}),
     ],
 )
 def test_credentials_are_redacted_wherever_they_were_sent(
