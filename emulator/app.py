@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -31,7 +30,7 @@ from emulator.control.security import Cors, Security, answer_messages
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
 from emulator.core.requestlog import Capture, RequestEntry, RequestLog
-from emulator.core.seams import isoformat
+from emulator.core.seams import isoformat, random_bytes
 from emulator.fastpath import fast_path, fast_routes
 
 EXPOSED_HEADERS = [
@@ -270,7 +269,7 @@ def _request_middleware(app: ASGIApp, security: Security) -> ASGIApp:
             return
         sent = dict(scope["headers"]).get(b"x-request-id", b"")[:200]
         # Echoed only if it is visible ASCII: anything else would be a header clients reject.
-        rid = sent.decode() if _VISIBLE.fullmatch(sent) else "req_" + secrets.token_hex(12)
+        rid = sent.decode() if _VISIBLE.fullmatch(sent) else "req_" + random_bytes(12).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         engine: Engine = scope["app"].state.engine

@@ -242,7 +242,8 @@ async def answer(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint])
                 engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
         finally:
             _note(request, quota=engine.quota(node, credential))
-        await unless_stopped(engine.stall(node))
+        if engine.stalls(node):
+            await unless_stopped(engine.stall(node))
         call = Call(request, engine, config, node, body, parsed, request_id(request))
         # Ctrl-C: a reply waiting out its latency answers the API's error at once
         response = await unless_stopped(endpoint.handler(call))

@@ -55,11 +55,19 @@ _BY_LOOP: WeakKeyDictionary[asyncio.AbstractEventLoop, Streams] = WeakKeyDiction
 
 def streams() -> Streams:
     """The running loop's streams."""
+    global _last
     loop = asyncio.get_running_loop()
-    found = _BY_LOOP.get(loop)
-    if found is None:
-        found = _BY_LOOP[loop] = Streams()
-    return found
+    last_loop, found = _last
+    if last_loop is loop:  # nearly always: the weak dictionary makes a weakref per lookup
+        return found
+    state = _BY_LOOP.get(loop)
+    if state is None:
+        state = _BY_LOOP[loop] = Streams()
+    _last = (loop, state)
+    return state
+
+
+_last: tuple[object, Streams] = (None, Streams())
 
 
 async def next_or_stop(iterator: AsyncIterator[T], state: Streams | None = None) -> T:

@@ -172,6 +172,10 @@ class Engine:
         self.overrides.set(alias, override)
         self.faults.forget_overrides(alias)
 
+    def stalls(self, node: Node) -> bool:
+        """Whether `stall` waits at all (most nodes have no `latency.delay_ms`)."""
+        return self.overrides.latency(node).delay_ms > 0
+
     async def stall(self, node: Node) -> None:
         """`latency.delay_ms`: wait before any byte of the response."""
         delay = self.overrides.latency(node).delay_ms
