@@ -71,7 +71,7 @@ class Call:
         return f"{self.request.method} {path} {fingerprint(canonical)}"
 
     def header(self, name: str) -> str | None:
-        return self.request.headers.get(name)
+        return header(self.request, name.lower())
 
 
 Handler = Callable[[Call], Awaitable[Response[Any]]]
@@ -112,9 +112,28 @@ class Endpoint:
     statuses: tuple[int, ...] = ()
 
 
+def header(request: Request[Any, Any, Any], name: str) -> str | None:
+    """The request's first `name` header (`name` in lower case), or None.
+
+    Read from a dict made once per request: Litestar's `request.headers` looks up its scope
+    state and a multidict on every access, and a chat turn reads a dozen headers.
+    """
+    state = request.scope.setdefault("state", {})
+    headers: dict[str, str] | None = state.get(_HEADERS)
+    if headers is None:
+        headers = state[_HEADERS] = {}
+        for raw_name, raw_value in request.scope["headers"]:
+            key = raw_name.decode("latin-1").lower()
+            if key not in headers:  # the first of repeated headers, as Litestar's `get` gives
+                headers[key] = raw_value.decode("latin-1")
+    return headers.get(name)
+
+
+_HEADERS = "emulator.headers"
+
+
 def bearer(request: Request[Any, Any, Any]) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = (header(request, "authorization") or "").partition(" ")
     if scheme.lower() != "bearer":
         return None
     return value.strip() or None
@@ -126,7 +145,7 @@ def request_id(request: Request[Any, Any, Any]) -> str:
 
 async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refusing more than `limit` bytes without reading them all."""
-    declared = request.headers.get("content-length")
+    declared = header(request, "content-length")
     if declared is not None and not declared.strip().isdecimal():
         raise InvalidRequest("Content-Length must be a whole number of bytes")
     if declared is not None and int(declared) > limit:
@@ -288,7 +307,7 @@ def hints_for(
     credential = next((c for d in dialects if (c := d.credential(request))), None)
     return Hints(
         path_alias=path_alias,
-        host=request.headers.get("host"),
+        host=header(request, "host"),
         api_id=api_id,
         api_id_api=api,
         credential=credential,

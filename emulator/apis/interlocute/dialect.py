@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from litestar import Request, Response
 
-from emulator.apis.base import Dialect, bearer
+from emulator.apis.base import Dialect, bearer, header
 from emulator.core.errors import EmulatorError, InjectedFault, RateLimited
 
 
@@ -31,7 +31,7 @@ class Interlocute(Dialect):
     def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
         if isinstance(body, dict):
             return 2 * ("content" in body) + ("threadId" in body)
-        return 1 if request.headers.get("authorization") else 0
+        return 1 if header(request, "authorization") else 0
 
     def error(self, exc: EmulatorError) -> Response[Any]:
         return error_response(exc)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from litestar import Request, Response
 
-from emulator.apis.base import Dialect
+from emulator.apis.base import Dialect, header
 from emulator.core.errors import (
     EmulatorError,
     InjectedFault,
@@ -38,19 +38,19 @@ class Sentientone(Dialect):
     }
 
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
-        return request.headers.get("x-api-key") or None
+        return header(request, "x-api-key") or None
 
     def api_id(self, request: Request[Any, Any, Any]) -> str | None:
-        return request.headers.get("x-agent-id") or None
+        return header(request, "x-agent-id") or None
 
     def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
         # Widget sends X-Api-Key too: on its own (before the body is read: a 413, a 405) it
         # says widget, which names no agent; with a body, it counts unless the body has a
         # widget's sessionId.
-        score = 3 * ("x-agent-id" in request.headers)
+        score = 3 * (header(request, "x-agent-id") is not None)
         if not isinstance(body, dict):
             return score
-        keyed = "x-api-key" in request.headers and "sessionId" not in body
+        keyed = header(request, "x-api-key") is not None and "sessionId" not in body
         return score + 2 * ("conversation_id" in body) + keyed
 
     def error(self, exc: EmulatorError) -> Response[Any]:

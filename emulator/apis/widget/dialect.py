@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from litestar import Request, Response
 
-from emulator.apis.base import Dialect
+from emulator.apis.base import Dialect, header
 from emulator.core.errors import (
     EmulatorError,
     InjectedFault,
@@ -43,11 +43,11 @@ class Widget(Dialect):
     }
 
     def credential(self, request: Request[Any, Any, Any]) -> str | None:
-        headers = request.headers
-        return headers.get("x-api-key") or headers.get("x-widget-api-key") or None
+        return header(request, "x-api-key") or header(request, "x-widget-api-key") or None
 
     def resembles(self, body: Any, request: Request[Any, Any, Any]) -> int:
-        score = 2 * ("x-widget-api-key" in request.headers) + ("x-api-key" in request.headers)
+        widget_key = header(request, "x-widget-api-key") is not None
+        score = 2 * widget_key + (header(request, "x-api-key") is not None)
         return score + (3 * ("sessionId" in body) if isinstance(body, dict) else 0)
 
     def error(self, exc: EmulatorError) -> Response[Any]:
