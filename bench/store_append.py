@@ -3,10 +3,16 @@
 Two persistent stores, pre-filled with 100 and 10,000 messages, take single-message appends
 in alternation (so drift in machine load hits both alike); the medians must be within
 `TARGET_RATIO` of each other.
+
+A turn as the engine stores it (a new thread and two messages in one `store_turn`): what it
+costs, in memory and on disk, and how many objects it leaves for the garbage collector to
+track. Each tracked object makes every full collection longer, and under load those pauses
+are what the p99 latency is made of (issue 10).
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import tempfile
@@ -22,6 +28,10 @@ ROUNDS = 500
 BATCH = 100
 TARGET_RATIO = 1.5
 EXTRA = {"model": "gpt-4o", "usage": {"inputTokens": 12, "outputTokens": 48}, "sources": []}
+TURNS = 2_000  # per timed batch, and counted for the GC figure
+BATCHES = 5
+# The per-thread list of message ids is one; the stored documents should be none.
+TARGET_TRACKED = 1.5
 
 
 def _message(n: int) -> MessageRecord:
@@ -46,8 +56,65 @@ def _time_append(store: TinyStore, n: int) -> float:
     return (time.perf_counter_ns() - started) / 1000
 
 
+def _turn(n: int) -> tuple[ThreadRecord, list[MessageRecord]]:
+    """A new thread and its first turn, with the extras `engine._records` gives them."""
+    thread = ThreadRecord(f"thr_{n:08d}", "bench", "interlocute", "2024-05-01T10:00:00Z")
+    common = {"requestId": f"req_{n:08d}"}
+    created = thread.created_at
+    user = MessageRecord(f"msg_{n:08d}u", thread.id, "user", "hi", created, common | {"tokens": 2})
+    extra = {"model": "echo", "tokens": 4, "traceId": f"{n:032x}", "rule": None, "sources": ["kb"]}
+    reply = MessageRecord(
+        f"msg_{n:08d}a", thread.id, "assistant", "hello there", created, common | extra
+    )
+    return thread, [user, reply]
+
+
+def _tracked_per_turn(store: TinyStore, start: int) -> float:
+    """GC-tracked objects more per stored turn (the records are built and dropped as it goes)."""
+    gc.collect()
+    before = len(gc.get_objects())
+    for n in range(start, start + TURNS):
+        store.store_turn(*_turn(n))
+    gc.collect()
+    return (len(gc.get_objects()) - before) / TURNS
+
+
+def _turn_us(store: TinyStore, start: int) -> float:
+    """Median over batches of the mean time of one `store_turn`, records built beforehand."""
+    means = []
+    for batch in range(BATCHES):
+        turns = [_turn(start + batch * TURNS + n) for n in range(TURNS)]
+        started = time.perf_counter_ns()
+        for thread, messages in turns:
+            store.store_turn(thread, messages)
+        means.append((time.perf_counter_ns() - started) / 1000 / TURNS)
+    return statistics.median(means)
+
+
+def _turn_rows(directory: Path) -> list[Row]:
+    memory = TinyStore.memory()
+    tracked = _tracked_per_turn(memory, 0)
+    in_memory = _turn_us(memory, TURNS)
+    memory.close()
+    with TinyStore(directory) as disk:
+        on_disk = _turn_us(disk, 0)
+    return [
+        Row(
+            "store: GC-tracked objects per stored turn",
+            f"{tracked:.1f}",
+            f"<= {TARGET_TRACKED}",
+            tracked <= TARGET_TRACKED,
+        ),
+        Row(
+            "store: store_turn (thread + 2 messages), memory / disk",
+            f"{in_memory:.0f} / {on_disk:.0f} µs",
+        ),
+    ]
+
+
 def measure() -> list[Row]:
-    """Both medians (µs), their ratio against its target, and the time to reopen."""
+    """Both medians (µs), their ratio against its target, the time to reopen, and a turn's
+    cost and GC-tracked objects."""
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         small = _filled(Path(tmp) / "small", SMALL)
         large = _filled(Path(tmp) / "large", LARGE)
@@ -61,6 +128,7 @@ def measure() -> list[Row]:
         started = time.perf_counter()
         TinyStore(Path(tmp) / "large").close()
         reopen_ms = (time.perf_counter() - started) * 1000
+        turn_rows = _turn_rows(Path(tmp) / "turns")
 
     median_small = statistics.median(times[SMALL])
     median_large = statistics.median(times[LARGE])
@@ -73,6 +141,7 @@ def measure() -> list[Row]:
             ratio <= TARGET_RATIO,
         ),
         Row(f"store: reopen with {LARGE + ROUNDS:,} messages", f"{reopen_ms:.0f} ms"),
+        *turn_rows,
     ]
 
 

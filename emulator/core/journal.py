@@ -9,6 +9,9 @@ Everything else TinyDB does (`truncate`, `update` by query, `drop_tables`) ends 
 `Storage.write`, which saves a full snapshot: correct, just not O(1). The files' format is in
 `emulator.core.storefiles`.
 
+Documents are kept in memory frozen (see `emulator.core.storefiles.frozen`): nested JSON values
+are `msgspec.Raw`, so a million stored records add nothing to a full garbage collection.
+
 Lines are written with unbuffered `os.write`, so a returned `apply` survives a killed
 process, but not a power cut: appends are not fsynced. Snapshots are (temp file, fsync,
 rename, fsync of the directory).
@@ -46,10 +49,11 @@ from emulator.core.storefiles import (
     Tables,
     Validator,
     dumps,
+    freeze,
+    frozen,
     header,
     header_line,
     lines_with_offsets,
-    loads,
     parse_header,
     parse_line,
     parse_snapshot,
@@ -149,20 +153,27 @@ class JournalStorage(Storage):
     def apply(self, ops: Sequence[Op]) -> None:
         """Apply `ops` as one journal line, so a batch is all there or not at all.
 
-        The docs stored in memory are decoded from the very bytes written, so memory always
-        equals what a replay would produce, and callers' objects are never aliased.
+        The documents are kept as they are given when they are frozen already (flat: str,
+        int, bool, None and `msgspec.Raw` values), else as frozen copies; either way memory
+        holds only immutable values and equals what a replay of the line would produce. A
+        document kept as given belongs to the storage: the caller must not change it.
         """
         self._check_writable()
-        line = dumps({"ops": list(ops)}) + b"\n"
-        decoded = loads(line)["ops"]
+        kept = [_kept(op) for op in ops]
+        line = dumps({"ops": kept}) + b"\n"
         if self.directory is not None:
             with self._io:
                 self._append_line(line)
-        self._replay(decoded)
+        self._replay(kept)
         if self._fd is not None and self._journal_bytes - self._covered > max(
             self._snapshot_bytes, self._compact_min
         ):
             self._start_compaction()
+
+    def table(self, name: str) -> dict[str, Any]:
+        """The live documents of table `name`, by id (an empty dict if it has none yet): for
+        lookups only; changing it (or a document) would change memory but not the files."""
+        return self._data.get(name) or {}
 
     def compact(self) -> None:
         """Fold the journal into a new snapshot now, and wait for it (raises its error)."""
@@ -340,6 +351,8 @@ class JournalStorage(Storage):
                     piece = Rejected(SNAPSHOT_NAME, reason, table=name, doc_id=doc_id, doc=doc)
                     self._reject(piece, CorruptStoreFile(path, reason))
                     del docs[doc_id]
+                elif type(doc) is dict:
+                    freeze(doc)
         return tables
 
     def _load_journal(self, path: Path, offset: int | None, has_snapshot: bool, lost: bool) -> None:
@@ -414,6 +427,14 @@ class JournalStorage(Storage):
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
         self._journal_bytes = complete
         self._covered = max(start, len(header_line(generation)))
+
+
+def _kept(op: Op) -> Op:
+    """`op` with its document frozen (itself when it already is)."""
+    if op[0] != "set":
+        return op
+    doc = frozen(op[3])
+    return op if doc is op[3] else ("set", op[1], op[2], doc)
 
 
 def _copy(source: Any, target: Any, size: int) -> int:

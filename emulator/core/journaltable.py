@@ -33,7 +33,8 @@ class JournaledTable(Table):
             raise TypeError("JournaledTable needs a JournalStorage")
         super().__init__(storage, name, cache_size=cache_size, persist_empty=persist_empty)
         self._journal = storage
-        self._last_id = max((int(key) for key in self._read_table()), default=0)
+        self._last_id = max(map(int, storage.table(name)), default=0)
+        self._queried = False  # whether TinyDB's query cache may hold anything
 
     def insert(self, document: Mapping[Any, Any]) -> int:
         return self.insert_multiple([document])[0]
@@ -49,11 +50,11 @@ class JournaledTable(Table):
         Lets a caller write inserts into several tables as one `JournalStorage.apply`. An id
         planned but never written is simply skipped.
         """
-        table = self._read_table()
+        table = self._journal.table(self.name)
         ids: list[int] = []
         ops: list[Op] = []
         for document in documents:
-            if not isinstance(document, Mapping):
+            if type(document) is not dict and not isinstance(document, Mapping):
                 raise ValueError("Document is not a Mapping")
             doc_id = self._id_for(document)
             if str(doc_id) in table or doc_id in ids:
@@ -61,6 +62,33 @@ class JournaledTable(Table):
             ids.append(doc_id)
             ops.append(("set", self.name, str(doc_id), dict(document)))
         return ids, ops
+
+    def new_ids(self, count: int) -> range:
+        """`count` fresh document ids, for documents the caller writes itself (with other
+        changes, in one `JournalStorage.apply`). An id planned but never written is skipped."""
+        first = self._last_id + 1
+        self._last_id += count
+        return range(first, first + count)
+
+    def doc(self, doc_id: int) -> Mapping[str, Any] | None:
+        """The stored document with this id, or None: the live one, for reading only."""
+        return self._journal.table(self.name).get(str(doc_id))
+
+    def docs(self, doc_ids: Iterable[int]) -> list[Mapping[str, Any]]:
+        """The stored documents with these ids, in that order, unknown ids skipped: the live
+        ones, for reading only (`lookup` wraps copies in TinyDB `Document`s)."""
+        found = map(self._journal.table(self.name).get, map(str, doc_ids))
+        return [doc for doc in found if doc is not None]
+
+    def search(self, cond: Any) -> list[Document]:
+        self._queried = True
+        return super().search(cond)
+
+    def changed(self) -> None:
+        """Call after writing this table's documents through the storage directly: clears
+        TinyDB's query cache (a no-op until a query was made)."""
+        if self._queried:
+            self.clear_cache()
 
     def upsert(self, document: Mapping[Any, Any], cond: Any = None) -> list[int]:
         if cond is None and isinstance(document, Document):
@@ -73,7 +101,7 @@ class JournaledTable(Table):
     def remove(self, cond: Any = None, doc_ids: Iterable[int] | None = None) -> list[int]:
         if doc_ids is None:
             return super().remove(cond)
-        table = self._read_table()
+        table = self._journal.table(self.name)
         removed = [doc_id for doc_id in doc_ids if str(doc_id) in table]
         self._commit([("del", self.name, str(doc_id)) for doc_id in removed])
         return removed
@@ -83,12 +111,12 @@ class JournaledTable(Table):
 
         TinyDB's `get(doc_ids=...)` scans the whole table; this does one lookup per id.
         """
-        table = self._read_table()
+        table = self._journal.table(self.name)
         found = ((doc_id, table.get(str(doc_id))) for doc_id in doc_ids)
         return [self.document_class(doc, doc_id) for doc_id, doc in found if doc is not None]
 
     def _id_for(self, document: Mapping[Any, Any]) -> int:
-        if isinstance(document, Document):
+        if type(document) is not dict and isinstance(document, Document):
             self._last_id = max(self._last_id, document.doc_id)
             return document.doc_id
         self._last_id += 1
@@ -97,4 +125,4 @@ class JournaledTable(Table):
     def _commit(self, ops: Sequence[Op]) -> None:
         if ops:
             self._journal.apply(ops)
-        self.clear_cache()
+        self.changed()

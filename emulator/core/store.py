@@ -237,7 +237,7 @@ class TinyStore:
         doc_id = self._thread_docs.get(thread_id)
         if doc_id is None:
             return None
-        doc = self._table(THREADS).get(doc_id=doc_id)
+        doc = self._threads.doc(doc_id)
         return None if doc is None else thread_record(doc)
 
     @_synchronized
@@ -266,7 +266,7 @@ class TinyStore:
             # never orphans any. A key of a deleted thread would replay a turn that is gone.
             ops: list[Op] = [("del", MESSAGES, str(i)) for i in message_ids]
             ops += [("del", IDEMPOTENCY, str(self._idempotency[key])) for key in keys]
-            self._commit([*ops, ("del", THREADS, str(doc_id))], MESSAGES, IDEMPOTENCY, THREADS)
+            self._commit([*ops, ("del", THREADS, str(doc_id))])
         for key in keys:
             del self._idempotency[key]
             del self._key_thread[key]
@@ -286,30 +286,38 @@ class TinyStore:
         its messages and its idempotency record. All of it is stored, or none of it: a
         failed write leaves no empty thread, and no turn without its idempotency record.
         """
-        if thread is not None and thread.id in self._thread_docs:
+        thread_docs = self._thread_docs
+        if thread is not None and thread.id in thread_docs:
             raise StoreError(f"thread {thread.id!r} already exists")
-        new = {thread.id} if thread is not None else set()
+        new = None if thread is None else thread.id
         for message in messages:
-            if message.thread_id not in self._thread_docs and message.thread_id not in new:
+            if message.thread_id not in thread_docs and message.thread_id != new:
                 raise ThreadNotFound(message.thread_id)
         with self._writing("store a turn"):
-            thread_ids, ops = self._table(THREADS).plan_inserts(
-                [thread_doc(thread)] if thread is not None else []
-            )
-            message_ids, message_ops = self._table(MESSAGES).plan_inserts(
-                [message_doc(m) for m in messages]
-            )
-            ops += message_ops
-            idempotency_id = None
+            # Fresh documents with fresh ids, written in one line: no table is read or copied.
+            ops: list[Op] = []
+            if thread is not None:
+                [thread_id] = self._threads.new_ids(1)
+                ops.append(("set", THREADS, str(thread_id), thread_doc(thread)))
+            message_ids = self._messages.new_ids(len(messages))
+            ops += [
+                ("set", MESSAGES, str(doc_id), message_doc(message))
+                for doc_id, message in zip(message_ids, messages, strict=True)
+            ]
             if idempotency is not None:
                 idempotency_id, idempotency_op = self._plan_idempotency(idempotency)
                 ops.append(idempotency_op)
-            self._commit(ops, THREADS, MESSAGES, IDEMPOTENCY)
+            self._commit(ops)
         if thread is not None:
-            self._index_thread(thread, thread_ids[0])
+            self._index_thread(thread, thread_id)
+        thread_messages = self._thread_messages
         for message, doc_id in zip(messages, message_ids, strict=True):
-            self._thread_messages.setdefault(message.thread_id, []).append(doc_id)
-        if idempotency is not None and idempotency_id is not None:
+            listed = thread_messages.get(message.thread_id)
+            if listed is None:
+                thread_messages[message.thread_id] = [doc_id]
+            else:
+                listed.append(doc_id)
+        if idempotency is not None:
             self._index_idempotency(idempotency.node, idempotency.key, idempotency.thread_id)
             self._idempotency[(idempotency.node, idempotency.key)] = idempotency_id
 
@@ -326,8 +334,8 @@ class TinyStore:
     @_synchronized
     def messages(self, thread_id: str) -> list[MessageRecord]:
         """The thread's messages in the order they were appended."""
-        doc_ids = self._thread_messages.get(thread_id, [])
-        return [message_record(doc) for doc in self._table(MESSAGES).lookup(doc_ids)]
+        doc_ids = self._thread_messages.get(thread_id, ())
+        return [message_record(doc) for doc in self._messages.docs(doc_ids)]
 
     @_synchronized
     def message_count(self, thread_id: str) -> int:
@@ -342,7 +350,7 @@ class TinyStore:
         doc_id = self._idempotency.get((node, key))
         if doc_id is None:
             return None
-        doc = self._table(IDEMPOTENCY).get(doc_id=doc_id)
+        doc = self._idempotencies.doc(doc_id)
         return None if doc is None else idempotency_record(doc)
 
     @_synchronized
@@ -393,34 +401,40 @@ class TinyStore:
         """`_boundary` for writes, keeping `write_error` for health to report."""
         return _Writing(self, action)
 
-    def _commit(self, ops: list[Op], *tables: str) -> None:
+    def _commit(self, ops: list[Op]) -> None:
+        """Write `ops` (their documents fresh: the storage keeps them) as one journal line."""
         self._storage.apply(ops)
-        for name in tables:
-            self._table(name).clear_cache()
+        for table in self._tables:  # TinyDB's query caches, if anything ever queried
+            table.changed()
 
     def _plan_idempotency(self, record: IdempotencyRecord) -> tuple[int, Op]:
-        doc = idempotency_doc(record)
-        existing = self._idempotency.get((record.node, record.key))
-        if existing is not None:
-            return existing, ("set", IDEMPOTENCY, str(existing), doc)
-        ids, ops = self._table(IDEMPOTENCY).plan_inserts([doc])
-        return ids[0], ops[0]
+        doc_id = self._idempotency.get((record.node, record.key))
+        if doc_id is None:
+            [doc_id] = self._idempotencies.new_ids(1)
+        return doc_id, ("set", IDEMPOTENCY, str(doc_id), idempotency_doc(record))
 
     def _build_indexes(self) -> None:
+        # TinyDB makes new table objects after `drop_tables` (reset): look them up again.
+        self._threads = self._table(THREADS)
+        self._messages = self._table(MESSAGES)
+        self._idempotencies = self._table(IDEMPOTENCY)
+        self._tables = (self._threads, self._messages, self._idempotencies)
         self._thread_docs: dict[str, int] = {}
         self._sessions: dict[tuple[str, str], str] = {}
         self._thread_messages: dict[str, list[int]] = {}
         self._idempotency: dict[tuple[str, str], int] = {}
         self._key_thread: dict[tuple[str, str], str] = {}  # deleted with their thread
         self._thread_keys: dict[str, set[tuple[str, str]]] = {}
-        for doc in self._table(THREADS):
-            self._index_thread(thread_record(doc), doc.doc_id)
+        # The live documents, not TinyDB's iteration, which copies each one into a Document.
+        for key, doc in self._storage.table(THREADS).items():
+            self._index_thread(thread_record(doc), int(key))
         # Ids are allocated in increasing order and dicts keep insertion order, so this
         # iteration lists each thread's messages in the order they were appended.
-        for doc in self._table(MESSAGES):
-            self._thread_messages.setdefault(doc["thread_id"], []).append(doc.doc_id)
-        for doc in self._table(IDEMPOTENCY):
-            self._idempotency[(doc["node"], doc["key"])] = doc.doc_id
+        thread_messages = self._thread_messages
+        for key, doc in self._storage.table(MESSAGES).items():
+            thread_messages.setdefault(doc["thread_id"], []).append(int(key))
+        for key, doc in self._storage.table(IDEMPOTENCY).items():
+            self._idempotency[(doc["node"], doc["key"])] = int(key)
             self._index_idempotency(doc["node"], doc["key"], doc.get("thread_id"))
 
     def _index_idempotency(self, node: str, key: str, thread_id: str | None) -> None:

@@ -1,5 +1,9 @@
 """Store records as TinyDB documents and back, and the check each document passes as the
-store's files are read. Plain functions; documents hold JSON values only."""
+store's files are read. Plain functions.
+
+Documents are frozen (`emulator.core.storefiles.frozen`): a message's `extra` and an
+idempotency record's `payload` are held as `msgspec.Raw`, and each reader decodes a fresh copy.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
+from emulator.core.storefiles import Raw, dumps, thaw
 
 __all__ = [
     "IDEMPOTENCY",
@@ -83,19 +88,19 @@ def message_doc(message: MessageRecord) -> dict[str, Any]:
         "role": message.role,
         "content": message.content,
         "created_at": message.created_at,
-        "extra": dict(message.extra),
+        "extra": _raw(message.extra),
     }
 
 
 def message_record(doc: Mapping[str, Any]) -> MessageRecord:
-    # Deep copies: callers get values they may change without changing the store.
+    # Decoded afresh: callers get values they may change without changing the store.
     return MessageRecord(
         id=doc["id"],
         thread_id=doc["thread_id"],
         role=doc["role"],
         content=doc["content"],
         created_at=doc["created_at"],
-        extra=_copy_json(doc["extra"]),
+        extra=thaw(doc["extra"]),
     )
 
 
@@ -104,7 +109,7 @@ def idempotency_doc(record: IdempotencyRecord) -> dict[str, Any]:
         "node": record.node,
         "key": record.key,
         "fingerprint": record.fingerprint,
-        "payload": dict(record.payload),
+        "payload": _raw(record.payload),
         "thread_id": record.thread_id,
     }
 
@@ -114,16 +119,11 @@ def idempotency_record(doc: Mapping[str, Any]) -> IdempotencyRecord:
         node=doc["node"],
         key=doc["key"],
         fingerprint=doc["fingerprint"],
-        payload=_copy_json(doc["payload"]),
+        payload=thaw(doc["payload"]),
         thread_id=doc.get("thread_id"),
     )
 
 
-def _copy_json(value: Any) -> Any:
-    """A deep copy of a JSON value (what stored documents hold): several times faster than
-    `copy.deepcopy`, which replays read on every idempotent retry."""
-    if type(value) is dict:
-        return {key: _copy_json(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_copy_json(item) for item in value]
-    return value
+def _raw(value: Mapping[str, Any]) -> Raw:
+    """A record's JSON object, encoded: a TypeError (from `dumps`) if it is not JSON."""
+    return Raw(dumps(value if type(value) is dict else dict(value)))

@@ -9,6 +9,12 @@ A store directory holds:
 - `threads.journal`: a header line `{"format", "version", "generation"}`, then one line per
   batch, `{"ops": [["set", table, doc_id, doc] | ["del", table, doc_id], ...]}`.
 - `threads.rejected`: what `emulator repair` moved aside, one JSON object per line.
+
+In memory, a stored document is "frozen" (`frozen`, `freeze`): a flat dict whose nested JSON
+values (objects, arrays) are held as `msgspec.Raw`, their encoded JSON. Such a dict holds no
+object the garbage collector tracks, so a large store adds nothing to the cost of a full
+collection, and nothing in it can be changed in place. msgspec writes a Raw verbatim, so the
+files are the same bytes as if the values were dicts and lists; `thaw` decodes one back.
 """
 
 from __future__ import annotations
@@ -71,15 +77,18 @@ class Rejected:
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
+Raw = msgspec.Raw
+# The values a frozen document holds as they are: immutable, and never tracked by the GC.
+_FLAT: Final = frozenset({str, int, bool, type(None), Raw})
 
 
 def dumps(value: object) -> bytes:
     """Compact UTF-8 JSON. It never holds a raw newline, so one value is one line.
 
-    msgspec, not the standard library: every turn is encoded (and decoded back) once, and
-    msgspec does both several times faster. Both escape control characters and write
-    non-ASCII as UTF-8; msgspec writes a NaN float as null, which json.dumps would have
-    written as `NaN`, a token that is not JSON at all.
+    msgspec, not the standard library: every turn is encoded once, and every stored value
+    is decoded as it is read, and msgspec does both several times faster. Both escape
+    control characters and write non-ASCII as UTF-8; msgspec writes a NaN float as null,
+    which json.dumps would have written as `NaN`, a token that is not JSON at all.
     """
     try:
         return _encode(value)
@@ -93,7 +102,38 @@ def loads(data: bytes) -> Any:
     try:
         return _decode(data)
     except msgspec.DecodeError:
-        return json.loads(data)
+        return json.loads(memoryview(data).tobytes() if type(data) is Raw else data)
+
+
+def frozen(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` as memory keeps it: itself if it is flat already, else a new dict whose nested
+    values are `msgspec.Raw` (and any other value what a replay of its JSON would give).
+    A TypeError (from `dumps`) if a value is not JSON."""
+    if _FLAT.issuperset(map(type, doc.values())):
+        return doc
+    return {key: value if type(value) in _FLAT else _frozen(value) for key, value in doc.items()}
+
+
+def freeze(doc: dict[str, Any]) -> None:
+    """`frozen`, in place: for a document just decoded from a file, which nothing else holds."""
+    for key, value in doc.items():
+        if type(value) not in _FLAT:
+            doc[key] = _frozen(value)  # replacing values while iterating is allowed
+
+
+def thaw(value: Any) -> Any:
+    """A stored value as a fresh object: a Raw decoded (a new dict or list each time, so a
+    caller changing it never changes the store); any other value is immutable already."""
+    return loads(value) if type(value) is Raw else value
+
+
+def _frozen(value: Any) -> Any:
+    encoded = dumps(value)
+    if type(value) is dict or type(value) is list or type(value) is tuple:
+        return Raw(encoded)
+    # Anything else as a replay of its JSON gives it: a NaN float is null, a str subclass a str.
+    thawed = loads(encoded)
+    return Raw(encoded) if type(thawed) is dict or type(thawed) is list else thawed
 
 
 def header(generation: int, journal_offset: int | None = None) -> dict[str, Any]:
@@ -146,8 +186,9 @@ def check_header(path: Path, value: Any) -> int:
 
 
 def parse_line(path: Path, number: int, line: bytes, validate: Validator) -> list[Any]:
-    """The ops of one complete journal line; a line that does not parse, or that would
-    store an invalid record, is damage (not a torn write): refuse to guess."""
+    """The ops of one complete journal line, their documents frozen; a line that does not
+    parse, or that would store an invalid record, is damage (not a torn write): refuse to
+    guess."""
     try:
         ops = loads(line)["ops"]
         if not isinstance(ops, list):
@@ -158,6 +199,9 @@ def parse_line(path: Path, number: int, line: bytes, validate: Validator) -> lis
         problem = _op_problem(op, validate)
         if problem is not None:
             raise CorruptStoreFile(path, problem, number)
+    for op in ops:
+        if op[0] == "set":
+            freeze(op[3])
     return ops
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -80,6 +80,84 @@ def test_returned_values_do_not_alias_the_store(store: TinyStore) -> None:
     got = store.messages("thr_1")[0].extra
     got["usage"]["outputTokens"] = 99
     assert store.messages("thr_1")[0].extra == {"usage": {"outputTokens": 1}}
+
+
+NESTED_EXTRA = {
+    "model": "gpt-4o",
+    "usage": {"inputTokens": 3, "outputTokens": 5, "ratio": 0.5},
+    "sources": ["kb_1", "kb_2"],
+    "replay": ["conversation", 2],
+    "deep": [[1, {"x": None, "y": [True, "é ✓"]}], {}],
+}
+PAYLOAD = {
+    "tokens": ["Hel", "lo"],
+    "sources": [{"id": "kb_1", "score": 0.9}],
+    "usage": {"input_tokens": 1},
+    "interruption": None,
+}
+
+
+def nested_turn() -> tuple[list[MessageRecord], IdempotencyRecord]:
+    extra_with_tuple = {**NESTED_EXTRA, "replay": ("conversation", 2)}  # JSON: an array
+    messages = [
+        MessageRecord("m1", "thr_1", "user", "hi", "t", {"requestId": "r1", "tokens": 1}),
+        MessageRecord("m2", "thr_1", "assistant", "hello", "t", extra_with_tuple),
+    ]
+    return messages, IdempotencyRecord("support", "k", "fp", PAYLOAD, "thr_1")
+
+
+def test_nested_extras_and_payloads_come_back_as_stored_json(store: TinyStore) -> None:
+    messages, record = nested_turn()
+    store.store_turn(thread(), messages, record)
+    got = store.messages("thr_1")
+    assert got[1].extra == NESTED_EXTRA
+    assert type(got[1].extra["replay"]) is list  # a tuple is stored as JSON: an array
+    assert got[0].extra == {"requestId": "r1", "tokens": 1}
+    assert store.get_idempotency("support", "k") == record
+
+
+def test_nested_values_survive_reopening_from_journal_and_snapshot(tmp_path: Path) -> None:
+    s = TinyStore(tmp_path)
+    messages, record = nested_turn()
+    s.store_turn(thread(), messages, record)
+    journal = (tmp_path / JOURNAL_NAME).read_bytes()
+    # The journal holds the values as plain JSON: objects and arrays, not strings.
+    assert json.loads(journal.splitlines()[1])["ops"][2][3]["extra"] == NESTED_EXTRA
+
+    for fold in (False, True):  # replayed from the journal, then read from a snapshot
+        if fold:
+            s.compact()
+            snapshot = json.loads((tmp_path / SNAPSHOT_NAME).read_bytes())
+            assert snapshot["tables"]["messages"]["2"]["extra"] == NESTED_EXTRA
+            assert snapshot["tables"]["idempotency"]["1"]["payload"] == PAYLOAD
+        s = reopen(tmp_path, s)
+        got = s.messages("thr_1")
+        assert [m.extra for m in got] == [{"requestId": "r1", "tokens": 1}, NESTED_EXTRA]
+        assert type(got[1].extra["sources"]) is list
+        assert type(got[1].extra["deep"][0][1]["y"]) is list
+        assert s.get_idempotency("support", "k") == record
+        assert type(s.get_idempotency("support", "k").payload["tokens"]) is list  # type: ignore[union-attr]
+    s.close()
+
+
+def test_changing_a_returned_payload_or_nested_extra_changes_nothing_stored(
+    tmp_path: Path,
+) -> None:
+    s = TinyStore(tmp_path)
+    messages, record = nested_turn()
+    s.store_turn(thread(), messages, record)
+    for _ in range(2):  # as written, then as read back from the files
+        extra = s.messages("thr_1")[1].extra
+        extra["sources"].append("changed")  # type: ignore[attr-defined]
+        extra["deep"][0][1]["x"] = "changed"  # type: ignore[index]
+        payload = s.get_idempotency("support", "k").payload  # type: ignore[union-attr]
+        payload["tokens"].append("changed")  # type: ignore[attr-defined]
+        payload["usage"]["input_tokens"] = 99  # type: ignore[index]
+        assert s.messages("thr_1")[1].extra == NESTED_EXTRA
+        assert s.get_idempotency("support", "k") == record
+        s = reopen(tmp_path, s)
+    assert s.messages("thr_1")[1].extra == NESTED_EXTRA
+    s.close()
 
 
 def test_everything_survives_reopening(tmp_path: Path) -> None:
@@ -403,6 +481,55 @@ def test_repair_drops_only_the_bad_records_of_a_snapshot(tmp_path: Path) -> None
     s = reopen(tmp_path)
     assert [t.id for t in s.list_threads()] == ["thr_1"]
     assert s.message_count("thr_1") == 2
+    s.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda doc: doc.update(extra=["not", "an", "object"]), "'extra' has the wrong type"),
+        (lambda doc: doc.update(extra="{}"), "'extra' has the wrong type"),
+        (lambda doc: doc.pop("extra"), "no 'extra'"),
+    ],
+    ids=["array", "string", "missing"],
+)
+def test_a_damaged_extra_is_reported_at_its_journal_line_and_in_the_snapshot(
+    tmp_path: Path, change: Callable[[dict[str, object]], object], problem: str
+) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread())
+    s.append_messages(turn("thr_1", 1))  # journal line 3: messages 1 and 2
+    s.close()
+    journal = tmp_path / JOURNAL_NAME
+    good = journal.read_bytes()
+    lines = good.split(b"\n")
+    entry = json.loads(lines[2])
+    change(entry["ops"][1][3])
+    lines[2] = json.dumps(entry).encode()
+    journal.write_bytes(b"\n".join(lines))
+    with pytest.raises(StoreError, match=rf"{JOURNAL_NAME}:3: bad messages record 2: {problem}"):
+        TinyStore(tmp_path)
+
+    # The same damage in a snapshot: refused, then moved aside by repair.
+    journal.write_bytes(good)
+    s = TinyStore(tmp_path)
+    s.compact()
+    s.close()
+    journal.write_bytes(b"")
+    snapshot = tmp_path / SNAPSHOT_NAME
+    value = json.loads(snapshot.read_bytes())
+    change(value["tables"]["messages"]["2"])
+    snapshot.write_text(json.dumps(value))
+    with pytest.raises(StoreError, match=rf"{SNAPSHOT_NAME}: bad messages record 2: {problem}"):
+        TinyStore(tmp_path)
+    done = TinyStore.repair(tmp_path)
+    assert (done.kept["messages"], done.moved) == (1, 1)
+    rejected = json.loads((tmp_path / "threads.rejected").read_text())
+    assert (rejected["table"], rejected["doc_id"]) == ("messages", "2")
+    assert rejected["doc"] == value["tables"]["messages"]["2"]
+    s = reopen(tmp_path)
+    assert [m.id for m in s.messages("thr_1")] == ["msg_thr_1_1u"]
+    assert s.messages("thr_1")[0].extra == {}
     s.close()
 
 
