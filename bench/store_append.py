@@ -32,6 +32,7 @@ TURNS = 2_000  # per timed batch, and counted for the GC figure
 BATCHES = 5
 # The per-thread list of message ids is one; the stored documents should be none.
 TARGET_TRACKED = 1.5
+PAUSE_TURNS = 50_000  # 100,000 messages, as in the RSS figure of `bench.turns`
 
 
 def _message(n: int) -> MessageRecord:
@@ -91,10 +92,26 @@ def _turn_us(store: TinyStore, start: int) -> float:
     return statistics.median(means)
 
 
+def _full_collection_ms(store: TinyStore, start: int) -> float:
+    """How long a full (generation 2) collection takes once the store holds `PAUSE_TURNS`
+    turns: the pause every request waits for when one runs during a load test."""
+    for n in range(start, start + PAUSE_TURNS):
+        store.store_turn(*_turn(n))
+    pauses = []
+    for _ in range(5):
+        started = time.perf_counter_ns()
+        gc.collect()
+        pauses.append((time.perf_counter_ns() - started) / 1e6)
+    return min(pauses)
+
+
 def _turn_rows(directory: Path) -> list[Row]:
     memory = TinyStore.memory()
     tracked = _tracked_per_turn(memory, 0)
     in_memory = _turn_us(memory, TURNS)
+    memory.close()
+    memory = TinyStore.memory()
+    pause_ms = _full_collection_ms(memory, 0)
     memory.close()
     with TinyStore(directory) as disk:
         on_disk = _turn_us(disk, 0)
@@ -109,6 +126,7 @@ def _turn_rows(directory: Path) -> list[Row]:
             "store: store_turn (thread + 2 messages), memory / disk",
             f"{in_memory:.0f} / {on_disk:.0f} µs",
         ),
+        Row(f"store: full GC pause, {2 * PAUSE_TURNS:,} messages stored", f"{pause_ms:.0f} ms"),
     ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,7 +260,7 @@ class TinyStore:
         thread = self.get_thread(thread_id)
         if doc_id is None or thread is None:
             return False
-        message_ids = self._thread_messages.get(thread_id, [])
+        message_ids = self._thread_messages.get(thread_id, ())
         keys = self._thread_keys.get(thread_id, set())
         with self._writing("delete a thread"):
             # Messages, idempotency records and thread go in one journal line, so a crash
@@ -314,7 +315,7 @@ class TinyStore:
         for message, doc_id in zip(messages, message_ids, strict=True):
             listed = thread_messages.get(message.thread_id)
             if listed is None:
-                thread_messages[message.thread_id] = [doc_id]
+                thread_messages[message.thread_id] = array("q", (doc_id,))
             else:
                 listed.append(doc_id)
         if idempotency is not None:
@@ -421,7 +422,9 @@ class TinyStore:
         self._tables = (self._threads, self._messages, self._idempotencies)
         self._thread_docs: dict[str, int] = {}
         self._sessions: dict[tuple[str, str], str] = {}
-        self._thread_messages: dict[str, list[int]] = {}
+        # Message ids as C integers, not lists of int objects: a full garbage collection
+        # visits every item of a list, and there is one list per thread (issue 10).
+        self._thread_messages: dict[str, array[int]] = {}
         self._idempotency: dict[tuple[str, str], int] = {}
         self._key_thread: dict[tuple[str, str], str] = {}  # deleted with their thread
         self._thread_keys: dict[str, set[tuple[str, str]]] = {}
@@ -432,7 +435,11 @@ class TinyStore:
         # iteration lists each thread's messages in the order they were appended.
         thread_messages = self._thread_messages
         for key, doc in self._storage.table(MESSAGES).items():
-            thread_messages.setdefault(doc["thread_id"], []).append(int(key))
+            listed = thread_messages.get(doc["thread_id"])
+            if listed is None:
+                thread_messages[doc["thread_id"]] = array("q", (int(key),))
+            else:
+                listed.append(int(key))
         for key, doc in self._storage.table(IDEMPOTENCY).items():
             self._idempotency[(doc["node"], doc["key"])] = int(key)
             self._index_idempotency(doc["node"], doc["key"], doc.get("thread_id"))
