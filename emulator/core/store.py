@@ -261,7 +261,7 @@ class TinyStore:
         if doc_id is None or thread is None:
             return False
         message_ids = self._thread_messages.get(thread_id, ())
-        keys = self._thread_keys.get(thread_id, set())
+        keys = self._thread_keys.get(thread_id, ())
         with self._writing("delete a thread"):
             # Messages, idempotency records and thread go in one journal line, so a crash
             # never orphans any. A key of a deleted thread would replay a turn that is gone.
@@ -427,7 +427,7 @@ class TinyStore:
         self._thread_messages: dict[str, array[int]] = {}
         self._idempotency: dict[tuple[str, str], int] = {}
         self._key_thread: dict[tuple[str, str], str] = {}  # deleted with their thread
-        self._thread_keys: dict[str, set[tuple[str, str]]] = {}
+        self._thread_keys: dict[str, _Keys] = {}
         # The live documents, not TinyDB's iteration, which copies each one into a Document.
         for key, doc in self._storage.table(THREADS).items():
             self._index_thread(thread_record(doc), int(key))
@@ -445,12 +445,14 @@ class TinyStore:
             self._index_idempotency(doc["node"], doc["key"], doc.get("thread_id"))
 
     def _index_idempotency(self, node: str, key: str, thread_id: str | None) -> None:
-        old = self._key_thread.pop((node, key), None)
-        if old is not None:
-            self._thread_keys.get(old, set()).discard((node, key))
+        pair = (node, key)
+        old = self._key_thread.pop(pair, None)
+        keys = self._thread_keys
+        if old is not None and old in keys:
+            keys[old] = _without_key(keys[old], pair)
         if thread_id is not None:
-            self._key_thread[(node, key)] = thread_id
-            self._thread_keys.setdefault(thread_id, set()).add((node, key))
+            self._key_thread[pair] = thread_id
+            keys[thread_id] = _with_key(keys.get(thread_id), pair)
 
     def _index_thread(self, thread: ThreadRecord, doc_id: int) -> None:
         self._thread_docs[thread.id] = doc_id
@@ -470,6 +472,31 @@ class TinyStore:
         if self._lock_file is not None:
             self._lock_file.close()  # closing the file drops the flock
             self._lock_file = None
+
+
+# A thread's idempotency keys: a tuple while they are few (a tuple of strings is soon untracked
+# by the garbage collector, and a turn on a new thread with a key adds no tracked object),
+# then a set, so adding one stays O(1).
+_Keys = tuple[tuple[str, str], ...] | set[tuple[str, str]]
+_FEW_KEYS = 8
+
+
+def _with_key(keys: _Keys | None, pair: tuple[str, str]) -> _Keys:
+    if keys is None:
+        return (pair,)
+    if isinstance(keys, set):
+        keys.add(pair)
+        return keys
+    if pair in keys:
+        return keys
+    return (*keys, pair) if len(keys) < _FEW_KEYS else {*keys, pair}
+
+
+def _without_key(keys: _Keys, pair: tuple[str, str]) -> _Keys:
+    if isinstance(keys, set):
+        keys.discard(pair)
+        return keys
+    return tuple(k for k in keys if k != pair)
 
 
 @dataclass(frozen=True, slots=True)

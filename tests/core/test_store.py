@@ -222,6 +222,40 @@ def test_delete_thread_removes_its_messages_persistently(tmp_path: Path) -> None
     s.close()
 
 
+@pytest.mark.parametrize("reopened", [False, True], ids=["as-written", "reopened"])
+def test_deleting_a_thread_deletes_exactly_the_keys_that_point_at_it(
+    tmp_path: Path, reopened: bool
+) -> None:
+    s = TinyStore(tmp_path)
+    s.create_thread(thread("thr_1"))
+    s.create_thread(thread("thr_2"))
+
+    def put(key: str, thread_id: str | None) -> None:
+        s.put_idempotency(IdempotencyRecord("support", key, "fp", {"key": key}, thread_id))
+
+    for n in range(12):  # more keys than a thread keeps in its small form
+        put(f"k{n}", "thr_1")
+    put("k0", "thr_2")  # a retry stored again for another thread: the key moves with it
+    put("k1", None)  # ... or to no thread at all
+    put("j0", "thr_2")
+    put("j1", "thr_2")
+    put("j0", "thr_1")
+    if reopened:
+        s = reopen(tmp_path, s)
+
+    def keys() -> set[str]:
+        names = [f"k{n}" for n in range(12)] + ["j0", "j1"]
+        return {k for k in names if s.get_idempotency("support", k) is not None}
+
+    assert s.delete_thread("thr_1")
+    assert keys() == {"k0", "k1", "j1"}
+    assert s.delete_thread("thr_2")
+    assert keys() == {"k1"}
+    s = reopen(tmp_path, s)
+    assert keys() == {"k1"}
+    s.close()
+
+
 def test_reset_forgets_everything_persistently(tmp_path: Path) -> None:
     s = TinyStore(tmp_path)
     s.create_thread(thread(session="s1"))
