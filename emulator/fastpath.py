@@ -23,6 +23,8 @@ from litestar.serialization import encode_json
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
+from emulator.apis.framing import EventStream, send_chunks
+
 NODE_PREFIX = "/nodes/"
 Key = tuple[str, str]  # (method, path)
 
@@ -103,6 +105,11 @@ async def _call_handler(scope: Scope, receive: Receive, send: Send) -> None:
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})
         return
+    stream = _plain_stream(data)
+    if stream is not None:
+        await send(stream)
+        await send_chunks(data.iterator, send, receive, data.encoding)
+        return
     response = await handler.to_response(app=scope["litestar_app"], data=data, request=request)
     await response(scope, receive, send)
 
@@ -139,3 +146,25 @@ def _plain_json(data: Any) -> tuple[Message, bytes] | None:
 
 
 _JSON = (None, MediaType.JSON, "application/json")  # None: the handler's, JSON
+
+
+def _plain_stream(data: Any) -> Message | None:
+    """The start message of a chat stream (an `EventStream` with its media type, no cookies
+    or background task) with the headers Litestar would send: the response's own,
+    lower-cased, then the content type (text types with their charset), no length. Its body
+    then goes out as `EventStream` sends it (`send_chunks`). None for anything else."""
+    if type(data) is not EventStream or data.background is not None or data.cookies:
+        return None
+    media_type = data.media_type
+    status = data.status_code or 200
+    if type(media_type) is not str or status < 200 or status in (204, 304):
+        return None
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in data.headers.items()
+    ]
+    if not any(name == b"content-type" for name, _ in headers):
+        if media_type.startswith("text/"):
+            media_type = f"{media_type}; charset={data.encoding}"
+        headers.append((b"content-type", media_type.encode("latin-1")))
+    return {"type": "http.response.start", "status": status, "headers": headers}

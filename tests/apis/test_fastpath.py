@@ -1,9 +1,10 @@
-"""The fast path answers a plain JSON response exactly as Litestar would: same bytes, same
-headers in the same order; anything else is left to Litestar."""
+"""The fast path answers a plain JSON response and a chat stream exactly as Litestar would: same
+bytes, same headers in the same order; anything else is left to Litestar."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.types import Message
 
-from emulator.fastpath import _plain_json
+from emulator.apis.framing import EventStream, send_chunks
+from emulator.fastpath import _plain_json, _plain_stream
 
 
 def _litestar_messages(response: Response[Any]) -> list[Message]:
@@ -73,3 +75,52 @@ def test_a_plain_json_response_is_sent_as_litestar_sends_it(
 )
 def test_anything_else_is_left_to_litestar(response: Response[Any]) -> None:
     assert _plain_json(response) is None
+
+
+def _stream(media_type: str, headers: dict[str, str] | None = None) -> EventStream:
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in (b"event: start\ndata: {}\n\n", b"event: token\ndata: {}\n\n"):
+            yield chunk
+
+    return EventStream(chunks(), media_type=media_type, headers=headers, status_code=200)
+
+
+def _messages_of(stream: EventStream, *, fast: bool) -> list[Message]:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        never = asyncio.Event()
+
+        async def receive() -> Any:
+            await never.wait()  # the client stays
+
+        if fast:
+            start = _plain_stream(stream)
+            assert start is not None
+            await send(start)
+            await send_chunks(stream.iterator, send, receive)
+        else:
+            scope: Any = {"type": "http", "method": "POST", "path": "/", "headers": []}
+            await stream.to_asgi_response(app=None, request=Request(scope))(scope, receive, send)
+
+    asyncio.run(run())
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("media_type", "headers"),
+    [
+        ("text/event-stream", {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}),
+        ("application/x-ndjson", {"X-Trace-Id": "trc_1"}),
+        ("text/plain", None),
+    ],
+)
+def test_a_chat_stream_is_sent_as_litestar_sends_it(
+    media_type: str, headers: dict[str, str] | None
+) -> None:
+    fast = _messages_of(_stream(media_type, headers), fast=True)
+    assert fast == _messages_of(_stream(media_type, headers), fast=False)
+    assert fast[-1] == {"type": "http.response.body", "body": b"", "more_body": False}

@@ -7,15 +7,31 @@ shows how the bytes left the server.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from importlib import import_module
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
+from emulator.apis.framing import token_bytes
 from tests.apis.realism import APIS, Api, serve
 from tests.conftest import FakeClock
 
 MESSAGE = "one two three four five six"  # six tokens, echoed
+# Text JSON and SSE treat specially: escapes, line breaks, separators, non-ASCII.
+TRICKY = [
+    "",
+    " ",
+    'a "quoted" \\ word',
+    "line\nbreak\r\n",
+    "\u2028\u2029",
+    "\x00\x1f\x7f",
+    "é😀",
+    "data: x",
+]
 
 
 def written(client: TestClient[Any], api: Api, request_id: str) -> tuple[str, list[str]]:
@@ -51,3 +67,30 @@ def test_with_latency_each_token_is_its_own_write(api: Api) -> None:
     with_tokens = [tokens for tokens in map(token_frames(api), chunks) if tokens]
     assert with_tokens == [[token] for token in api.frames(body)[0]]
     assert len(with_tokens) == 6
+
+
+def _token_encoders() -> list[Any]:
+    # The modules, not the `chat` handlers their packages export under the same name.
+    agent_slug, interlocute, sentientone, widget = (
+        import_module(f"emulator.apis.{name}.chat")
+        for name in ("agent_slug", "interlocute", "sentientone", "widget")
+    )
+
+    cases = [
+        pytest.param(agent_slug.token_bytes, agent_slug.encode_event, id="agent-slug"),
+        pytest.param(sentientone.token_bytes, sentientone.encode_event, id="sentientone"),
+        pytest.param(widget.token_bytes, widget.encode_event, id="widget"),
+    ]
+    for media_type, fast in interlocute.TOKEN_BYTES.items():
+        encode = partial(interlocute.encode_event, media_type=media_type)
+        cases.append(pytest.param(fast, encode, id=f"interlocute {media_type}"))
+    return cases
+
+
+@pytest.mark.parametrize(("fast", "encode"), _token_encoders())
+@settings(max_examples=60, deadline=None)
+@given(text=st.text() | st.sampled_from(TRICKY))
+def test_a_token_s_frame_written_out_is_the_frame_its_api_encodes(
+    fast: Callable[[str], bytes], encode: Any, text: str
+) -> None:
+    assert fast(text) == token_bytes(encode)(text)

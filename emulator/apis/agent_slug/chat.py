@@ -8,7 +8,14 @@ from litestar import Response
 
 from emulator.apis.agent_slug.dialect import error_envelope
 from emulator.apis.base import Call, require_object
-from emulator.apis.framing import STREAM_HEADERS, EventStream, SseFrame, dumps, encode_stream
+from emulator.apis.framing import (
+    STREAM_HEADERS,
+    EventStream,
+    SseFrame,
+    dumps,
+    encode_stream,
+    json_bytes,
+)
 from emulator.core.engine import Turn, TurnRequest
 from emulator.core.errors import EmulatorError, InvalidRequest
 from emulator.core.events import Done, Event, Failure, Token
@@ -58,7 +65,8 @@ async def chat(call: Call) -> Response[Any]:
     request, stream = parse(call)
     turn = await call.engine.begin_turn(call.node, request)
     if stream:
-        frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed)
+        events = call.engine.events(call.node, turn)
+        frames = encode_stream(events, encode_event, failed, token_bytes)
         headers = {**STREAM_HEADERS, "X-Conversation-Id": turn.thread_id}
         return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
     await call.engine.wait_for_reply(call.node, turn)
@@ -71,6 +79,11 @@ def encode_event(event: Event) -> SseFrame | None:
     if isinstance(event, Failure):
         return failed(EmulatorError(event.message))
     return DONE if isinstance(event, Done) else None
+
+
+def token_bytes(text: str) -> bytes:
+    """A chunk's frame, as `encode_event` makes it (tests/apis/test_stream_chunks.py)."""
+    return b'data: {"chunk": ' + json_bytes(text) + b"}\n\n"
 
 
 def failed(exc: EmulatorError) -> SseFrame:

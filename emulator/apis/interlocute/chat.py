@@ -15,8 +15,10 @@ from emulator.apis.framing import (
     NdjsonFrame,
     SseFrame,
     TextFrame,
+    TokenBytes,
     dumps,
     encode_stream,
+    json_bytes,
 )
 from emulator.apis.interlocute.dialect import error_response
 from emulator.core.engine import Turn, TurnRequest
@@ -66,6 +68,7 @@ async def chat_stream(call: Call) -> Response[Any]:
         call.engine.events(call.node, turn),
         partial(encode_event, media_type=media_type),
         partial(_failed, media_type=media_type),
+        TOKEN_BYTES[media_type],
     )
     return EventStream(
         frames,
@@ -105,6 +108,16 @@ def encode_event(event: Event, media_type: str) -> Frame | None:
     if media_type == "text/plain":
         return TextFrame(event.text) if isinstance(event, Token) else None
     return SseFrame(dumps(data), event=name)
+
+
+# A token's frame in each media type, as `encode_event` makes it (tests/apis/test_stream_chunks.py).
+TOKEN_BYTES: dict[str, TokenBytes] = {
+    "text/event-stream": lambda text: (
+        b'event: token\ndata: {"content":' + json_bytes(text) + b"}\n\n"
+    ),
+    "application/x-ndjson": lambda text: b'{"type":"token","content":' + json_bytes(text) + b"}\n",
+    "text/plain": str.encode,
+}
 
 
 def _event_data(event: Event) -> tuple[str, dict[str, Any] | None]:

@@ -9,7 +9,14 @@ from typing import Any
 from litestar import Response
 
 from emulator.apis.base import Call, optional_text, require_object, required_text
-from emulator.apis.framing import STREAM_HEADERS, EventStream, SseFrame, dumps, encode_stream
+from emulator.apis.framing import (
+    STREAM_HEADERS,
+    EventStream,
+    SseFrame,
+    dumps,
+    encode_stream,
+    json_bytes,
+)
 from emulator.apis.sentientone.dialect import error_code, error_message
 from emulator.core.engine import Turn, TurnRequest
 from emulator.core.errors import EmulatorError
@@ -33,7 +40,8 @@ def sources(found: tuple[Source, ...]) -> list[dict[str, Any]]:
 
 async def chat_stream(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse(call))
-    frames = encode_stream(call.engine.events(call.node, turn), _encoder(turn), _failed(turn))
+    events = call.engine.events(call.node, turn)
+    frames = encode_stream(events, _encoder(turn), _failed(turn), token_bytes)
     headers = {**STREAM_HEADERS, "X-Trace-Id": turn.trace_id}
     return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
 
@@ -64,6 +72,11 @@ def encode_event(event: Event) -> SseFrame | None:
     if isinstance(event, Token):
         return SseFrame(dumps({"type": "delta", "content": event.text}))
     return None  # a Failure needs the trace id: see `_encoder`
+
+
+def token_bytes(text: str) -> bytes:
+    """A delta's frame, as `encode_event` makes it (tests/apis/test_stream_chunks.py)."""
+    return b'data: {"type":"delta","content":' + json_bytes(text) + b"}\n\n"
 
 
 def _encoder(turn: Turn) -> Callable[[Event], SseFrame | None]:

@@ -8,7 +8,13 @@ from typing import Any
 from litestar import Response
 
 from emulator.apis.base import Call, require_object
-from emulator.apis.framing import STREAM_HEADERS, EventStream, NdjsonFrame, encode_stream
+from emulator.apis.framing import (
+    STREAM_HEADERS,
+    EventStream,
+    NdjsonFrame,
+    encode_stream,
+    json_bytes,
+)
 from emulator.apis.widget.dialect import INTERNAL
 from emulator.core.engine import TurnRequest
 from emulator.core.errors import EmulatorError, InvalidRequest
@@ -32,7 +38,7 @@ def parse(call: Call) -> TurnRequest:
 
 async def chat_stream(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse(call))
-    frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed)
+    frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed, token_bytes)
     return EventStream(
         frames, media_type="application/x-ndjson", headers=STREAM_HEADERS, status_code=200
     )
@@ -51,6 +57,11 @@ def encode_event(event: Event) -> NdjsonFrame | None:
     if isinstance(event, Failure):
         return failed(EmulatorError(event.message))
     return None  # the widget shows no sources
+
+
+def token_bytes(text: str) -> bytes:
+    """A token's line, as `encode_event` makes it (tests/apis/test_stream_chunks.py)."""
+    return b'{"type":"token","token":' + json_bytes(text) + b"}\n"
 
 
 def failed(exc: EmulatorError) -> NdjsonFrame:
