@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from emulator.apis.stopping import unless_stopped
@@ -35,6 +34,7 @@ from emulator.core.routing import Hints, NoNodeForCredential
 log = logging.getLogger("emulator")
 
 MAX_BODY_BYTES = 1024 * 1024
+HUNG_UP = "client disconnected prematurely"  # Litestar's words, kept
 
 
 class Malformed:
@@ -152,15 +152,21 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
-            chunks.append(chunk)
-    except HTTPException as exc:  # Litestar's: the client hung up before the body's end
-        log.info("%s %s: %s", request.method, request.url.path, exc.detail)
-        raise InvalidRequest(f"Request body incomplete: {exc.detail}") from None
+    receive = request.receive  # as `request.stream()` reads it, without its headers multidict
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            log.info("%s %s: %s", request.method, request.url.path, HUNG_UP)
+            raise InvalidRequest(f"Request body incomplete: {HUNG_UP}")
+        if message["type"] != "http.request":
+            continue
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
 
 
