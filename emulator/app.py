@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, route
@@ -74,11 +75,16 @@ def build_app(
     embedded in a test run); Litestar then configures only its own logger.
     """
     table = _group(routes)
+    dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}
+    log = RequestLog() if request_log is None else request_log
     reloader = reloader or Reloader(engine, engine.config.path)
     startup, shutdown = _watcher(reloader) if watch_config else ([], [])
     app = Litestar(
         route_handlers=[
-            *(_handler(path, method, eps) for (method, path), eps in table.items()),
+            *(
+                _handler(path, method, eps, engine, dialects)
+                for (method, path), eps in table.items()
+            ),
             control_router(),
         ],
         openapi_config=OpenAPIConfig(
@@ -103,12 +109,12 @@ def build_app(
     )
     api_paths = [(m, form) for m, p in table for form in (p, "/nodes/{alias:str}" + p)]
     fast = fast_path(app.asgi_handler, fast_routes(app, api_paths))
-    app.asgi_handler = _request_middleware(fast, security)
+    app.asgi_handler = _request_middleware(fast, security, engine, log)
     _document_405s(app)
     app.state.engine = engine
-    app.state.dialects = {endpoint.dialect.name: endpoint.dialect for _, _, endpoint in routes}
+    app.state.dialects = dialects
     app.state.reloader = reloader
-    app.state.request_log = RequestLog() if request_log is None else request_log
+    app.state.request_log = log
     return app
 
 
@@ -157,9 +163,15 @@ def _group(
     return table
 
 
-def _handler(path: str, method: str, endpoints: list[Endpoint]) -> Any:
+def _handler(
+    path: str,
+    method: str,
+    endpoints: list[Endpoint],
+    engine: Engine,
+    dialects: Mapping[str, Dialect],
+) -> Any:
     async def handler(request: Request[Any, Any, Any]) -> Response[Any]:
-        return await dispatch(request, endpoints)
+        return await dispatch(request, endpoints, engine, dialects)
 
     apis = " / ".join(e.dialect.name for e in endpoints)
     # Every GET answers HEAD too: the same status and headers (ETag included), no body.
@@ -254,7 +266,9 @@ def _as_error(request: Request[Any, Any, Any], exc: HTTPException) -> EmulatorEr
 _VISIBLE = re.compile(rb"[\x21-\x7e]+")
 
 
-def _request_middleware(app: ASGIApp, security: Security) -> ASGIApp:
+def _request_middleware(
+    app: ASGIApp, security: Security, engine: Engine, log: RequestLog
+) -> ASGIApp:
     """Every HTTP request in one pass: the security rules (emulator/control/security.py) answer
     refusals and preflights at once, and put CORS headers on the app's responses; every
     response carries X-Request-Id (the caller's, if sent) and the config generation.
@@ -267,23 +281,24 @@ def _request_middleware(app: ASGIApp, security: Security) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        sent = dict(scope["headers"]).get(b"x-request-id", b"")[:200]
+        sent = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                sent = value[:200]  # the last one, if repeated
         # Echoed only if it is visible ASCII: anything else would be a header clients reject.
         rid = sent.decode() if _VISIBLE.fullmatch(sent) else "req_" + random_bytes(12).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
-        engine: Engine = scope["app"].state.engine
-        recording = _recording(scope, state, engine)
+        recording = _recording(scope, state, engine, log)
         screened = security.screen(scope)
         cors = screened if isinstance(screened, Cors) else None
-        ids = [(b"x-request-id", rid.encode("latin-1"))]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 given = message.get("headers", [])
                 headers = cors.apply(given) if cors is not None else list(given)
-                headers += ids
-                headers.append((b"x-emulator-generation", str(engine.generation).encode()))
+                headers.append((b"x-request-id", rid.encode("latin-1")))
+                headers.append(generation_header(engine.generation))
                 message = {**message, "headers": headers}
                 if recording is not None:
                     recording.start(message["status"], headers)
@@ -323,10 +338,12 @@ class _Recording:
 
     __slots__ = ("at", "capture", "engine", "entry", "log", "method", "path", "published", "state")
 
-    def __init__(self, scope: HTTPScope, state: dict[str, Any], engine: Engine) -> None:
+    def __init__(
+        self, scope: HTTPScope, state: dict[str, Any], engine: Engine, log: RequestLog
+    ) -> None:
         self.engine = engine
         self.state = state
-        self.log: RequestLog = scope["app"].state.request_log
+        self.log = log
         self.path: str = scope["path"]
         self.method: str = scope["method"]
         self.at = isoformat(engine.clock.now())  # when the request arrived
@@ -363,9 +380,17 @@ class _Recording:
             self.log.publish(self.entry)
 
 
-def _recording(scope: HTTPScope, state: dict[str, Any], engine: Engine) -> _Recording | None:
+def _recording(
+    scope: HTTPScope, state: dict[str, Any], engine: Engine, log: RequestLog
+) -> _Recording | None:
     """The recording of this request; None where unrecorded."""
     path: str = scope["path"]
     if path == PREFIX or path.startswith(PREFIX + "/") or scope["method"] == "OPTIONS":
         return None  # the control plane would fill the log with its own polling
-    return _Recording(scope, state, engine)
+    return _Recording(scope, state, engine, log)
+
+
+@functools.lru_cache(maxsize=4)
+def generation_header(generation: int) -> tuple[bytes, bytes]:
+    """`X-Emulator-Generation`, made once per config generation, not once per response."""
+    return (b"x-emulator-generation", str(generation).encode())

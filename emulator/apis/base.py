@@ -139,10 +139,6 @@ def bearer(request: Request[Any, Any, Any]) -> str | None:
     return value.strip() or None
 
 
-def request_id(request: Request[Any, Any, Any]) -> str:
-    return str(request.scope.get("state", {}).get("request_id", ""))
-
-
 async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refusing more than `limit` bytes without reading them all."""
     declared = header(request, "content-length")
@@ -226,53 +222,68 @@ def optional_text(body: Mapping[str, Any], field: str) -> str | None:
     return value or None
 
 
-async def dispatch(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
+async def dispatch(
+    request: Request[Any, Any, Any],
+    endpoints: Sequence[Endpoint],
+    engine: Engine,
+    dialects: Mapping[str, Dialect],
+) -> Response[Any]:
     """`answer`, with `X-RateLimit-*` on every response of a rate-limited node."""
-    response = await answer(request, endpoints)
+    response = await answer(request, endpoints, engine, dialects)
     quota = request.scope.get("state", {}).get("quota")
     if quota is not None:
         response.headers.update(quota.headers())
     return response
 
 
-async def answer(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Response[Any]:
+async def answer(
+    request: Request[Any, Any, Any],
+    endpoints: Sequence[Endpoint],
+    engine: Engine,
+    dialects: Mapping[str, Dialect],
+) -> Response[Any]:
     """Resolve the node, then let its API's endpoint answer; every error in that API's format.
+
+    `dialects` are the app's APIs by name (a node's `api` names one).
 
     The API a request addresses (by path alias, Host, its own id or a key) is known before the
     body is read, so even a 413 is in its format; the body only breaks ties on shared paths."""
-    engine: Engine = request.app.state.engine
-    dialects: Mapping[str, Dialect] = request.app.state.dialects
     config = engine.config
+    state = request.scope.setdefault("state", {})  # facts for the request log to read
     hints = _hints(request, endpoints)
-    addressed = engine.addressed_api(config, hints, [e.dialect.name for e in endpoints])
+    names = [e.dialect.name for e in endpoints]
+    addressed = engine.addressed_api(config, hints, names)
     dialect = dialects.get(addressed or "") or _by_headers(endpoints, request)
     try:
         body = await read_body(request)
         parsed = parse_json(body)
-        ranked = sorted(
-            endpoints,
-            key=lambda e: (e.dialect.name != addressed, -e.dialect.resembles(parsed, request)),
-        )
-        dialect = ranked[0].dialect if addressed is None else dialect
-        node = engine.resolve(config, hints, [e.dialect.name for e in ranked])
+        ranked = endpoints
+        if len(endpoints) > 1:  # a shared path: the addressed API first, then the likeliest
+            ranked = sorted(
+                endpoints,
+                key=lambda e: (e.dialect.name != addressed, -e.dialect.resembles(parsed, request)),
+            )
+            dialect = ranked[0].dialect if addressed is None else dialect
+            names = [e.dialect.name for e in ranked]
+        node = engine.resolve(config, hints, names)
         dialect = dialects[node.api]
         endpoint = next((e for e in ranked if e.dialect.name == node.api), None)
         if endpoint is None:
             raise NodeNotFound(f"Node '{node.alias}' does not serve this path", ident=node.alias)
-        _note(request, node=node.alias, api=node.api)
+        state["node"], state["api"] = node.alias, node.api
         credential = dialect.credential(request)
         try:
             engine.authenticate(config, node, credential)
             if endpoint.metered:
                 engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
         finally:
-            _note(request, quota=engine.quota(node, credential))
+            state["quota"] = engine.quota(node, credential)
         if engine.stalls(node):
             await unless_stopped(engine.stall(node))
-        call = Call(request, engine, config, node, body, parsed, request_id(request))
+        call = Call(request, engine, config, node, body, parsed, state.get("request_id", ""))
         # Ctrl-C: a reply waiting out its latency answers the API's error at once
         response = await unless_stopped(endpoint.handler(call))
-        _note(request, streaming=isinstance(response, Stream))
+        state["streaming"] = isinstance(response, Stream)
         return response
     except ModelError as exc:
         # Some APIs' 500 bodies are fixed texts: the header and the log keep the reason.
@@ -292,11 +303,6 @@ async def answer(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint])
 def _by_headers(endpoints: Sequence[Endpoint], request: Request[Any, Any, Any]) -> Dialect:
     """The dialect the headers alone most resemble (the first of a tie)."""
     return max(endpoints, key=lambda e: e.dialect.resembles(MALFORMED, request)).dialect
-
-
-def _note(request: Request[Any, Any, Any], **facts: Any) -> None:
-    """Leave facts about the request in its scope state, for the request log to read."""
-    request.scope.setdefault("state", {}).update(facts)
 
 
 def _hints(request: Request[Any, Any, Any], endpoints: Sequence[Endpoint]) -> Hints:
