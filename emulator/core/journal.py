@@ -9,8 +9,10 @@ Everything else TinyDB does (`truncate`, `update` by query, `drop_tables`) ends 
 `Storage.write`, which saves a full snapshot: correct, just not O(1). The files' format is in
 `emulator.core.storefiles`.
 
-Documents are kept in memory frozen (see `emulator.core.storefiles.frozen`): nested JSON values
-are `msgspec.Raw`, so a million stored records add nothing to a full garbage collection.
+Documents read from the files or given to `apply` are kept frozen (see
+`emulator.core.storefiles.frozen`): nested JSON values are `msgspec.Raw`, so no stored document
+is an object the garbage collector tracks, and a full collection only glances at each one.
+(`write`, TinyDB's generic full rewrite, keeps what it is given.)
 
 Lines are written with unbuffered `os.write`, so a returned `apply` survives a killed
 process, but not a power cut: appends are not fsynced. Snapshots are (temp file, fsync,
