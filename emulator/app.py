@@ -19,6 +19,7 @@ from litestar.openapi.spec import Operation
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, ReceiveMessage, Scope, Send
 
 from emulator import __version__
+from emulator.admission import Admission
 from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
 from emulator.apis.openapi import control_operation, operation_class
 from emulator.apis.registry import API_ROUTES
@@ -275,12 +276,18 @@ def _request_middleware(
 
     Each request outside the control plane is also recorded in the request log when its
     response starts, with what it sent and got (`Capture`), and published once it completes.
+
+    A burst of requests begins a slice per turn of the event loop (emulator/admission.py);
+    each notes when it arrived, before it waits, for its latency to count from.
     """
+    admission = Admission()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        arrived = engine.clock.monotonic()
+        await admission.enter()
         sent = b""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
@@ -289,6 +296,7 @@ def _request_middleware(
         rid = sent.decode() if _VISIBLE.fullmatch(sent) else "req_" + random_bytes(12).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
+        state["arrived"] = arrived
         recording = _recording(scope, state, engine, log)
         screened = security.screen(scope)
         cors = screened if isinstance(screened, Cors) else None
@@ -347,7 +355,8 @@ class _Recording:
         self.path: str = scope["path"]
         self.method: str = scope["method"]
         self.at = isoformat(engine.clock.now())  # when the request arrived
-        self.capture = Capture(scope["headers"], scope["query_string"], engine.clock.monotonic())
+        arrived = state["arrived"]  # when the request came in, before it waited to begin
+        self.capture = Capture(scope["headers"], scope["query_string"], arrived)
         self.entry: RequestEntry | None = None
         self.published = False
 

@@ -58,6 +58,9 @@ class Call:
     body: bytes
     json: Any  # the parsed body, or MALFORMED
     request_id: str
+    # When the request arrived (the engine clock's monotonic time), after any `delay_ms`
+    # stall: latency is counted from here (Engine.events, Engine.wait_for_reply).
+    arrived: float | None = None
 
     def fingerprint(self) -> str:
         """What makes two requests under one idempotency key "the same": the endpoint, as
@@ -278,9 +281,12 @@ async def answer(
                 engine.admit(node, credential)  # before the body is looked at: a 429 stores nothing
         finally:
             state["quota"] = engine.quota(node, credential)
+        arrived: float | None = state.get("arrived")
         if engine.stalls(node):
             await unless_stopped(engine.stall(node))
-        call = Call(request, engine, config, node, body, parsed, state.get("request_id", ""))
+            arrived = engine.clock.monotonic()  # the stall comes before the latency, not in it
+        rid = state.get("request_id", "")
+        call = Call(request, engine, config, node, body, parsed, rid, arrived)
         # Ctrl-C: a reply waiting out its latency answers the API's error at once
         response = await unless_stopped(endpoint.handler(call))
         state["streaming"] = isinstance(response, Stream)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import repeat
 from typing import Any
@@ -233,17 +233,24 @@ class Engine:
         self.store.store_turn(None if existing else thread, messages, record)
         return turn
 
-    async def events(self, node: Node, turn: Turn) -> AsyncIterator[Paced]:
+    async def events(
+        self, node: Node, turn: Turn, since: float | None = None
+    ) -> AsyncIterator[Paced]:
         """The turn as paced events: start, sources, one token each, done. An interrupted
         turn stops after its tokens with a Failure (stream_error) or nothing (disconnect).
-        A Pause comes before each wait, so what is due before it can be sent at once."""
+        A Pause comes before each wait, so what is due before it can be sent at once.
+
+        `since` is when the request arrived (the clock's `monotonic`): the time already spent
+        on it counts toward the time to the first token, as a hosted API's does, so a burst
+        of requests does not push every first token back by the time it took to start them.
+        """
         yield Start(turn)
         if turn.sources:
             yield Sources(turn.sources)
         unpaused = 0
         # Not strict: the delays stop where an interruption cuts the tokens. Iterating the
         # tokens slices each once instead of indexing into them.
-        delays = self._delays(node, turn)
+        delays = self._delays(node, turn, since)
         for index, (text, delay) in enumerate(zip(turn.tokens, delays, strict=False)):
             if delay > 0:
                 yield Pause(delay)
@@ -262,24 +269,36 @@ class Engine:
         elif cut.kind == "stream_error":
             yield Failure("internal_error", cut.message)
 
-    async def wait_for_reply(self, node: Node, turn: Turn) -> None:
-        """A non-streaming answer takes as long as the whole stream would. An interrupted
-        turn waits for the tokens it would have streamed, then fails with a 500."""
-        total = sum(self._delays(node, turn))
+    async def wait_for_reply(self, node: Node, turn: Turn, since: float | None = None) -> None:
+        """A non-streaming answer takes as long as the whole stream would (counted from
+        `since`, as `events` counts it). An interrupted turn waits for the tokens it would
+        have streamed, then fails with a 500."""
+        total = sum(self._delays(node, turn, since))
         if total > 0:
             await self.clock.sleep(total)
         if turn.interruption is not None:
             raise EmulatorError(turn.interruption.message)
 
-    def _delays(self, node: Node, turn: Turn) -> Iterable[float]:
+    def _delays(self, node: Node, turn: Turn, since: float | None = None) -> Iterable[float]:
         count = len(turn.tokens)
         if turn.interruption is not None:
             count = min(count, turn.interruption.after)
         if turn.replayed:
             return repeat(0.0, count)
         if turn.delays is not None:
-            return turn.delays[:count]
-        return token_delays(self.overrides.latency(node), count, self._jitter)
+            delays: Iterable[float] = turn.delays[:count]
+        else:
+            delays = token_delays(self.overrides.latency(node), count, self._jitter)
+        return delays if since is None else self._counted_from(since, delays)
+
+    def _counted_from(self, since: float, delays: Iterable[float]) -> Iterator[float]:
+        """`delays` with the time spent since `since` taken off the first (never below zero);
+        the rest keep their pace. The clock is read only if the first token has to wait."""
+        rest = iter(delays)
+        for first in rest:
+            yield max(0.0, first - (self.clock.monotonic() - since)) if first > 0 else first
+            break
+        yield from rest
 
     def _replay(self, node: Node, request: TurnRequest) -> Turn | None:
         assert request.idempotency_key is not None

@@ -65,11 +65,11 @@ async def chat(call: Call) -> Response[Any]:
     request, stream = parse(call)
     turn = await call.engine.begin_turn(call.node, request)
     if stream:
-        events = call.engine.events(call.node, turn)
+        events = call.engine.events(call.node, turn, call.arrived)
         frames = encode_stream(events, encode_event, failed, token_bytes)
         headers = {**STREAM_HEADERS, "X-Conversation-Id": turn.thread_id}
         return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
-    await call.engine.wait_for_reply(call.node, turn)
+    await call.engine.wait_for_reply(call.node, turn, call.arrived)
     return Response(envelope(turn), status_code=200)
 
 

@@ -57,7 +57,7 @@ def chat_body(turn: Turn) -> dict[str, Any]:
 
 async def chat(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse_turn(call))
-    await call.engine.wait_for_reply(call.node, turn)
+    await call.engine.wait_for_reply(call.node, turn, call.arrived)
     return Response(chat_body(turn), status_code=200, headers=_replay_header(turn))
 
 
@@ -65,7 +65,7 @@ async def chat_stream(call: Call) -> Response[Any]:
     media_type = negotiate_stream(call.header("accept"))
     turn = await call.engine.begin_turn(call.node, parse_turn(call))
     frames = encode_stream(
-        call.engine.events(call.node, turn),
+        call.engine.events(call.node, turn, call.arrived),
         partial(encode_event, media_type=media_type),
         partial(_failed, media_type=media_type),
         TOKEN_BYTES[media_type],

@@ -40,7 +40,7 @@ def sources(found: tuple[Source, ...]) -> list[dict[str, Any]]:
 
 async def chat_stream(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse(call))
-    events = call.engine.events(call.node, turn)
+    events = call.engine.events(call.node, turn, call.arrived)
     frames = encode_stream(events, _encoder(turn), _failed(turn), token_bytes)
     headers = {**STREAM_HEADERS, "X-Trace-Id": turn.trace_id}
     return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
@@ -48,7 +48,7 @@ async def chat_stream(call: Call) -> Response[Any]:
 
 async def chat(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse(call))
-    await call.engine.wait_for_reply(call.node, turn)
+    await call.engine.wait_for_reply(call.node, turn, call.arrived)
     return Response(answer(turn), status_code=200, headers={"X-Trace-Id": turn.trace_id})
 
 

@@ -38,7 +38,9 @@ def parse(call: Call) -> TurnRequest:
 
 async def chat_stream(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse(call))
-    frames = encode_stream(call.engine.events(call.node, turn), encode_event, failed, token_bytes)
+    frames = encode_stream(
+        call.engine.events(call.node, turn, call.arrived), encode_event, failed, token_bytes
+    )
     return EventStream(
         frames, media_type="application/x-ndjson", headers=STREAM_HEADERS, status_code=200
     )
