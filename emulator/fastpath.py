@@ -62,9 +62,19 @@ def _plain(handler: HTTPRouteHandler) -> bool:
 
 def fast_path(litestar_handler: ASGIApp, routes: dict[Key, HTTPRouteHandler]) -> ASGIApp:
     """`litestar_handler` (Litestar's exception layer and router), with the API table's own
-    paths answered directly."""
+    paths answered directly.
+
+    Litestar's exception layer is entered only when it has something to do: an exception from
+    the handler is answered by it (with the handler's exception handlers, as Litestar's router
+    would have set them), and so is a reply that is neither plain JSON nor a chat stream. A
+    plain reply is sent as is: there is nothing left to fail but the sending itself, which no
+    exception handler could answer anyway.
+    """
     plain_paths = {path for _, path in routes}
-    handled = wrap_in_exception_handler(_call_handler)
+    handled = wrap_in_exception_handler(_answer_with_litestar)
+    exception_handlers = {
+        handler: handler.resolve_exception_handlers() for handler in routes.values()
+    }
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]  # type: ignore[typeddict-item]
@@ -82,10 +92,36 @@ def fast_path(litestar_handler: ASGIApp, routes: dict[Key, HTTPRouteHandler]) ->
         scope["path_params"] = {} if alias is None else {"alias": alias}
         scope["route_handler"] = handler
         scope["path_template"] = path
-        ScopeState.from_scope(scope).exception_handlers = handler.resolve_exception_handlers()
+        request: Request[Any, Any, Any] = Request(scope=scope, receive=receive, send=send)
+        try:
+            data = await handler.fn(request)
+        except Exception as exc:
+            data = _Raised(exc)
+        json = _plain_json(data)
+        if json is not None:
+            start, body = json
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        stream = _plain_stream(data)
+        if stream is not None:
+            await send(stream)
+            await send_chunks(data.iterator, send, receive, data.encoding)
+            return
+        ScopeState.from_scope(scope).exception_handlers = exception_handlers[handler]
+        scope["emulator.answer"] = (request, data)  # type: ignore[typeddict-unknown-key]
         await handled(scope, receive, send)
 
     return app
+
+
+class _Raised:
+    """An exception the handler raised, for Litestar's exception layer to answer."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
 
 
 def _valid_host(scope: Scope) -> bool:
@@ -94,22 +130,13 @@ def _valid_host(scope: Scope) -> bool:
     return host is None or is_valid_host(host)
 
 
-async def _call_handler(scope: Scope, receive: Receive, send: Send) -> None:
+async def _answer_with_litestar(scope: Scope, receive: Receive, send: Send) -> None:
+    """What the handler gave (or raised), answered as Litestar answers it."""
     handler = scope["route_handler"]
     assert isinstance(handler, HTTPRouteHandler)
-    request: Request[Any, Any, Any] = Request(scope=scope, receive=receive, send=send)
-    data = await handler.fn(request)
-    json = _plain_json(data)
-    if json is not None:
-        start, body = json
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-        return
-    stream = _plain_stream(data)
-    if stream is not None:
-        await send(stream)
-        await send_chunks(data.iterator, send, receive, data.encoding)
-        return
+    request, data = scope.pop("emulator.answer")  # type: ignore[typeddict-item]
+    if isinstance(data, _Raised):
+        raise data.exc
     response = await handler.to_response(app=scope["litestar_app"], data=data, request=request)
     await response(scope, receive, send)
 

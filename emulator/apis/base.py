@@ -261,12 +261,12 @@ async def answer(
         body = await read_body(request)
         parsed = parse_json(body)
         ranked = endpoints
-        if len(endpoints) > 1:  # a shared path: the addressed API first, then the likeliest
-            ranked = sorted(
-                endpoints,
-                key=lambda e: (e.dialect.name != addressed, -e.dialect.resembles(parsed, request)),
-            )
-            dialect = ranked[0].dialect if addressed is None else dialect
+        if len(endpoints) > 1 and addressed is not None:  # a shared path: that API first
+            ranked = sorted(endpoints, key=lambda e: e.dialect.name != addressed)
+            names = [e.dialect.name for e in ranked]
+        elif len(endpoints) > 1:  # nothing says which: the one the request most resembles
+            ranked = sorted(endpoints, key=lambda e: -e.dialect.resembles(parsed, request))
+            dialect = ranked[0].dialect
             names = [e.dialect.name for e in ranked]
         node = engine.resolve(config, hints, names)
         dialect = dialects[node.api]
@@ -322,7 +322,12 @@ def hints_for(
     """What the request says about its node, read the way `dialects` (first first) read it."""
     ids = ((d.name, d.api_id(request)) for d in dialects)
     api, api_id = next(((name, i) for name, i in ids if i is not None), (None, None))
-    credential = next((c for d in dialects if (c := d.credential(request))), None)
+    # A path alias names the node outright: resolution never reads the credential then.
+    credential = (
+        None
+        if path_alias is not None
+        else next((c for d in dialects if (c := d.credential(request))), None)
+    )
     return Hints(
         path_alias=path_alias,
         host=header(request, "host"),

@@ -17,7 +17,7 @@ class Hints:
     host: str | None = None  # Host header, e.g. "support.localhost:8080"
     api_id: str | None = None  # agent-slug {slug}, sentientone X-Agent-Id
     api_id_api: str | None = None  # the API whose own id `api_id` is
-    credential: str | None = None
+    credential: str | None = None  # not read (and may be left out) when path_alias is set
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar import Request, Response
 from litestar.datastructures import Cookie
+from litestar.testing import TestClient
 from litestar.types import Message
 
 from emulator.apis.framing import EventStream, send_chunks
@@ -124,3 +125,20 @@ def test_a_chat_stream_is_sent_as_litestar_sends_it(
     fast = _messages_of(_stream(media_type, headers), fast=True)
     assert fast == _messages_of(_stream(media_type, headers), fast=False)
     assert fast[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+def test_an_error_the_dispatcher_does_not_catch_gets_litestar_s_500_not_a_dropped_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from emulator.apis import base
+    from tests.conftest import make_app
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(base, "hints_for", broken)  # before the dispatcher's own try
+    with TestClient(make_app(), base_url="http://127.0.0.1:8080") as client:
+        answer = client.post("/nodes/echo/chat", json={"content": "hi"})
+    assert answer.status_code == 500
+    assert answer.json() == {"status_code": 500, "detail": "Internal Server Error"}
+    assert answer.headers["x-request-id"]
