@@ -116,6 +116,11 @@ class Latency:
     jitter: float = 0.0  # 0..1, fraction of each delay randomised (seeded)
     delay_ms: float = 0.0  # a stall before the first byte of the response (client timeouts)
 
+    @property
+    def paced(self) -> bool:
+        """Whether tokens wait at all (or draw jitter): most nodes answer as fast as possible."""
+        return self.first_token_ms > 0 or self.tokens_per_second > 0 or self.jitter > 0
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:

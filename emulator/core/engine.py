@@ -217,8 +217,10 @@ class Engine:
             refuse(fault)  # a status fault: nothing is stored
         # A new thread is stored with its first turn, once the model has answered: a model
         # error leaves no empty thread behind.
-        thread = existing if existing is not None else self._new_thread(node, request)
-        turn, messages = self._answer(node, thread, request, turn_number, interruption(fault))
+        now = isoformat(self.clock.now())  # a new thread is created with its first turn
+        thread = existing if existing is not None else self._new_thread(node, request, now)
+        cut = interruption(fault)
+        turn, messages = self._answer(node, thread, request, turn_number, cut, now)
         key = request.idempotency_key
         record = (
             IdempotencyRecord(
@@ -273,7 +275,8 @@ class Engine:
         """A non-streaming answer takes as long as the whole stream would (counted from
         `since`, as `events` counts it). An interrupted turn waits for the tokens it would
         have streamed, then fails with a 500."""
-        total = sum(self._delays(node, turn, since))
+        paced = turn.delays is not None or self.overrides.latency(node).paced
+        total = sum(self._delays(node, turn, since)) if paced and not turn.replayed else 0
         if total > 0:
             await self.clock.sleep(total)
         if turn.interruption is not None:
@@ -316,12 +319,12 @@ class Engine:
             return self.store.thread_for_session(node.alias, request.session)
         return None
 
-    def _new_thread(self, node: Node, request: TurnRequest) -> ThreadRecord:
+    def _new_thread(self, node: Node, request: TurnRequest, now: str) -> ThreadRecord:
         return ThreadRecord(
             id=self.ids.new(request.thread_prefix),
             node=node.alias,
             api=node.api,
-            created_at=isoformat(self.clock.now()),
+            created_at=now,
             session=request.session,
         )
 
@@ -344,6 +347,7 @@ class Engine:
         request: TurnRequest,
         turn_number: int,
         cut: Interruption | None,
+        now: str,
     ) -> tuple[Turn, list[MessageRecord]]:
         history = self._history(thread.id)
         ctx = TurnContext(
@@ -373,7 +377,6 @@ class Engine:
             if request.message_tokens is not None
             else (output_tokens if request.message == reply.text else None)
         )
-        now = isoformat(self.clock.now())
         turn = Turn(
             node=node.alias,
             thread_id=thread.id,

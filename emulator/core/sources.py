@@ -33,6 +33,8 @@ class Source:
 def sources_for(node: Node, message: str, cited: tuple[str, ...]) -> tuple[Source, ...]:
     """The documents a rule cites (in the rule's order, full relevance); without a citing rule,
     the node's knowledge ranked by `relevance`, leaving out documents that share no term."""
+    if not cited and not node.knowledge:
+        return ()
     if cited:
         docs = [doc for doc in map(node.knowledge_by_id, cited) if doc is not None]
         return tuple(_source(i, doc, 1.0, snippet(doc.text)) for i, doc in enumerate(docs))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from emulator.core.seams import Ids, RandomBytes, isoformat
+from emulator.core.seams import IdChars, Ids, RandomBytes, isoformat
 
 ALPHABET = set(string.ascii_lowercase + string.digits)
 
@@ -85,3 +85,13 @@ def test_timestamps_read_as_clients_expect(moment: datetime, text: str) -> None:
     assert isoformat(moment) == text
     isoformat(moment + timedelta(seconds=1))
     assert isoformat(moment) == text
+
+
+def test_pooled_id_characters_are_never_handed_out_twice_and_stay_in_the_alphabet() -> None:
+    chars = IdChars()
+    with ThreadPoolExecutor(4) as pool:
+        pieces = list(pool.map(lambda _: chars(24), range(3000)))
+    pieces += [chars(RandomBytes.CHUNK + 10)]  # longer than a refill
+    assert len(pieces[-1]) == RandomBytes.CHUNK + 10
+    assert len(set(pieces)) == len(pieces)
+    assert set("".join(pieces)) == ALPHABET
