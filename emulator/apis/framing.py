@@ -15,7 +15,7 @@ from litestar.types import Receive, Send
 
 from emulator.apis.stopping import STOP_MESSAGE, streams
 from emulator.core.errors import EmulatorError, ServerStopping
-from emulator.core.events import Event, Paced, Pause, Token
+from emulator.core.events import Event, Paced, Pause, Run, Token
 
 COMPACT = (",", ":")
 
@@ -136,6 +136,13 @@ async def encode_stream(
                 state.woken(exc)  # ServerStopping, or the cancellation again
             finally:
                 state.waiting.discard(task)
+            if isinstance(event, Run):
+                if token is not None:
+                    due.extend(map(token, event.texts))
+                else:
+                    frames = map(encode, event.tokens())
+                    due.extend(frame.encode() for frame in frames if frame is not None)
+                continue
             if token is not None and type(event) is Token:
                 due.append(token(event.text))
                 continue
@@ -178,8 +185,9 @@ async def send_chunks(
     chunks: AsyncIterable[str | bytes], send: Send, receive: Receive, encoding: str = "utf-8"
 ) -> None:
     """A streamed body as Litestar sends it (each chunk with `more_body`, then an empty last
-    one), from the calling task, which a client hanging up cancels: a plain asyncio task waits
-    for the disconnect."""
+    one, or a `LastChunk` with the end), from the calling task, which a client hanging up
+    cancels: a plain asyncio task waits for the disconnect, once the stream has to wait at all
+    (one sent whole, as a stream without latency is, needs none)."""
     task = asyncio.current_task()
     assert task is not None
     streaming, hung_up = True, False
@@ -192,13 +200,16 @@ async def send_chunks(
             hung_up = True
             task.cancel()
 
-    watcher = asyncio.create_task(watch())
+    watcher: asyncio.Task[None] | None = None
     try:
         ended = False
         async for chunk in chunks:
             body = chunk if isinstance(chunk, bytes) else chunk.encode(encoding)
             ended = type(chunk) is LastChunk
             await send({"type": "http.response.body", "body": body, "more_body": not ended})
+            if watcher is None and not ended:
+                # The stream goes on: every wait for what comes next must end on a hang-up.
+                watcher = asyncio.create_task(watch())
         if not ended:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     except asyncio.CancelledError:
@@ -207,4 +218,5 @@ async def send_chunks(
         task.uncancel()
     finally:
         streaming = False
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()

@@ -16,7 +16,7 @@ from typing import Any
 from emulator.config.model import Config, Node
 from emulator.core.auth import authenticate
 from emulator.core.errors import EmulatorError, IdempotencyConflict, ThreadNotFound
-from emulator.core.events import Done, Failure, Paced, Pause, Sources, Start, Token
+from emulator.core.events import Done, Failure, Paced, Pause, Run, Sources, Start
 from emulator.core.faults import FaultInjector, Interruption, interruption, refuse
 from emulator.core.fixtures import FixtureTurn
 from emulator.core.models import ModelRunner, Reply, TurnContext, searched, searched_off_loop
@@ -249,22 +249,26 @@ class Engine:
         yield Start(turn)
         if turn.sources:
             yield Sources(turn.sources)
-        unpaused = 0
         # Not strict: the delays stop where an interruption cuts the tokens. Iterating the
         # tokens slices each once instead of indexing into them.
         delays = self._delays(node, turn, since)
+        run: list[str] = []  # the tokens due now, handed over as one Run
+        first = 0
         for index, (text, delay) in enumerate(zip(turn.tokens, delays, strict=False)):
-            if delay > 0:
+            if delay > 0 or len(run) == TOKENS_PER_LOOP_TURN:
+                if run:
+                    yield Run(run, first)
+                    run = []
                 yield Pause(delay)
-                await self.clock.sleep(delay)
-                unpaused = 0
-            elif unpaused == TOKENS_PER_LOOP_TURN:
-                # No wait, but hand the loop back: 340k tokens at once held it for seconds.
-                yield Pause(0.0)
-                await asyncio.sleep(0)
-                unpaused = 0
-            unpaused += 1
-            yield Token(text, index)
+                if delay > 0:
+                    await self.clock.sleep(delay)
+                else:  # no wait, but hand the loop back: 340k tokens at once held it for seconds
+                    await asyncio.sleep(0)
+            if not run:
+                first = index
+            run.append(text)
+        if run:
+            yield Run(run, first)
         cut = turn.interruption
         if cut is None:
             yield Done(turn)

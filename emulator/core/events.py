@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,4 +54,19 @@ class Pause:
     seconds: float
 
 
-Paced = Event | Pause
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Not an event of the stream: tokens due at the same moment, standing for one `Token`
+    event each (`tokens()`), `first` being the first one's index. The engine hands tokens
+    over a run at a time, so a stream without latency costs one step per run, not per token.
+    """
+
+    texts: Sequence[str]
+    first: int
+
+    def tokens(self) -> Iterator[Token]:
+        for offset, text in enumerate(self.texts):
+            yield Token(text, self.first + offset)
+
+
+Paced = Event | Pause | Run
