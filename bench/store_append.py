@@ -30,8 +30,10 @@ TARGET_RATIO = 1.5
 EXTRA = {"model": "gpt-4o", "usage": {"inputTokens": 12, "outputTokens": 48}, "sources": []}
 TURNS = 2_000  # per timed batch, and counted for the GC figure
 BATCHES = 5
-# The per-thread list of message ids is one; the stored documents should be none.
-TARGET_TRACKED = 1.5
+# Stored documents are Raw bytes in dicts the collector never tracks, and a short thread's
+# message ids are packed bytes: a stored turn should leave nothing to track.
+TARGET_TRACKED = 0.1
+TARGET_PAUSE_MS = 5
 PAUSE_TURNS = 50_000  # 100,000 messages, as in the RSS figure of `bench.turns`
 
 
@@ -126,7 +128,12 @@ def _turn_rows(directory: Path) -> list[Row]:
             "store: store_turn (thread + 2 messages), memory / disk",
             f"{in_memory:.0f} / {on_disk:.0f} µs",
         ),
-        Row(f"store: full GC pause, {2 * PAUSE_TURNS:,} messages stored", f"{pause_ms:.0f} ms"),
+        Row(
+            f"store: full GC pause, {2 * PAUSE_TURNS:,} messages stored",
+            f"{pause_ms:.1f} ms",
+            f"<= {TARGET_PAUSE_MS} ms",
+            pause_ms <= TARGET_PAUSE_MS,
+        ),
     ]
 
 

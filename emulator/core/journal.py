@@ -9,10 +9,12 @@ Everything else TinyDB does (`truncate`, `update` by query, `drop_tables`) ends 
 `Storage.write`, which saves a full snapshot: correct, just not O(1). The files' format is in
 `emulator.core.storefiles`.
 
-Documents read from the files or given to `apply` are kept frozen (see
-`emulator.core.storefiles.frozen`): nested JSON values are `msgspec.Raw`, so no stored document
-is an object the garbage collector tracks, and a full collection only glances at each one.
-(`write`, TinyDB's generic full rewrite, keeps what it is given.)
+Each stored document is held whole as a `msgspec.Raw`, its encoded JSON (see
+`emulator.core.storefiles`), encoded once as it is read from the files or given to `apply`:
+a table is a dict of str to Raw, which the garbage collector never tracks, so a full
+collection never visits the stored documents. The journal line and the snapshot write those
+Raws verbatim. TinyDB's generic `read` and `write` see decoded documents (O(n), for its
+rare whole-table operations); `table` gives the Raw documents of one table.
 
 Lines are written with unbuffered `os.write`, so a returned `apply` survives a killed
 process, but not a power cut: appends are not fsynced. Snapshots are (temp file, fsync,
@@ -46,16 +48,19 @@ from emulator.core.storefiles import (
     JOURNAL_NAME,
     SNAPSHOT_NAME,
     CorruptStoreFile,
+    Docs,
     Op,
+    Raw,
+    RawTables,
     Rejected,
     Tables,
     Validator,
     dumps,
-    freeze,
-    frozen,
+    encoded,
     header,
     header_line,
     lines_with_offsets,
+    loads,
     parse_header,
     parse_line,
     parse_snapshot,
@@ -105,7 +110,7 @@ class JournalStorage(Storage):
         self._compact_min = compact_min_bytes
         self._validate = validate
         self._rejected = rejected
-        self._data: Tables = {}
+        self._data: RawTables = {}
         self._generation = 0  # the journal's
         self._snapshot_bytes = 0
         self._journal_bytes = 0
@@ -131,17 +136,31 @@ class JournalStorage(Storage):
     # -- TinyDB's Storage interface ------------------------------------------------------
 
     def read(self) -> Tables:
-        # A shallow copy: TinyDB's `_update_table` assigns into the dict it read before it
-        # calls `write`, and memory must not change unless the write goes through.
-        return dict(self._data)
+        """Every table, decoded: fresh objects (TinyDB's `_update_table` changes what it read
+        before it calls `write`, and memory must not change unless the write goes through).
+        O(n): for TinyDB's rare whole-table operations; per request, use `table`."""
+        return {name: _decoded(docs) for name, docs in self._data.items()}
 
     def write(self, data: Tables) -> None:
-        """Replace the whole state: a full snapshot, and a fresh journal."""
+        """Replace the whole state: a full snapshot, and a fresh journal. A TypeError (and
+        nothing changed) if a document is not JSON."""
+        self._check_writable()
+        tables = {
+            name: {str(doc_id): _kept(doc) for doc_id, doc in docs.items()}
+            for name, docs in data.items()
+        }
+        self._wait_for_compaction()
+        if self.directory is not None:
+            self._save_snapshot(tables)
+        self._data = tables
+
+    def rewrite(self) -> None:
+        """A full snapshot of what memory holds, and a fresh journal (`write` without decoding
+        and encoding every document)."""
         self._check_writable()
         self._wait_for_compaction()
         if self.directory is not None:
-            self._save_snapshot(data)
-        self._data = data
+            self._save_snapshot(self._data)
 
     def close(self) -> None:
         self._wait_for_compaction()
@@ -155,13 +174,13 @@ class JournalStorage(Storage):
     def apply(self, ops: Sequence[Op]) -> None:
         """Apply `ops` as one journal line, so a batch is all there or not at all.
 
-        The documents are kept as they are given when they are frozen already (flat: str,
-        int, bool, None and `msgspec.Raw` values), else as frozen copies; either way memory
-        holds only immutable values and equals what a replay of the line would produce. A
-        document kept as given belongs to the storage: the caller must not change it.
+        Each document is encoded once into a `msgspec.Raw` (or kept as given if it is one):
+        the line writes it verbatim and memory keeps it, so memory equals what a replay of the
+        line would produce, and nothing a caller holds is shared with the store. A TypeError
+        (and nothing written) if a document is not JSON.
         """
         self._check_writable()
-        kept = [_kept(op) for op in ops]
+        kept = [_kept_op(op) for op in ops]
         line = dumps({"ops": kept}) + b"\n"
         if self.directory is not None:
             with self._io:
@@ -172,9 +191,10 @@ class JournalStorage(Storage):
         ):
             self._start_compaction()
 
-    def table(self, name: str) -> dict[str, Any]:
-        """The live documents of table `name`, by id (an empty dict if it has none yet): for
-        lookups only; changing it (or a document) would change memory but not the files."""
+    def table(self, name: str) -> Docs:
+        """The live documents of table `name`, encoded, by id (an empty dict if it has none
+        yet): for lookups only (decode one with `storefiles.loads`); changing the dict would
+        change memory but not the files."""
         return self._data.get(name) or {}
 
     def compact(self) -> None:
@@ -208,7 +228,7 @@ class JournalStorage(Storage):
         if compactor is not None and compactor is not threading.current_thread():
             compactor.join()
 
-    def _compact(self, tables: Tables, generation: int, offset: int) -> None:
+    def _compact(self, tables: RawTables, generation: int, offset: int) -> None:
         assert self.directory is not None
         try:
             self._snapshot_bytes = write_snapshot(
@@ -289,7 +309,7 @@ class JournalStorage(Storage):
             else:
                 raise ValueError(f"unknown journal op {op[0]!r}")
 
-    def _save_snapshot(self, data: Tables) -> None:
+    def _save_snapshot(self, data: RawTables) -> None:
         assert self.directory is not None
         generation = self._generation + 1
         size = write_snapshot(self.directory / SNAPSHOT_NAME, header(generation), data)
@@ -344,18 +364,24 @@ class JournalStorage(Storage):
             self._snapshot_bytes = len(raw)
         self._load_journal(directory / JOURNAL_NAME, offset, snapshot.exists(), lost)
 
-    def _checked(self, path: Path, tables: Tables) -> Tables:
+    def _checked(self, path: Path, tables: Tables) -> RawTables:
+        """The snapshot's valid documents, encoded afresh; the others rejected."""
+        kept: RawTables = {}
         for name, docs in tables.items():
-            for doc_id, doc in list(docs.items()):
+            raws = kept[name] = {}
+            for doc_id, value in docs.items():
+                # Decoded one at a time: only one document is ever an object. Encoded again,
+                # not kept as a slice of the file: memory holds what a replay would give
+                # (the same bytes, for a file this store wrote), and not the whole file.
+                doc = loads(value) if type(value) is Raw else value
                 problem = self._validate(name, doc)
-                if problem is not None:
-                    reason = f"bad {name} record {doc_id}: {problem}"
-                    piece = Rejected(SNAPSHOT_NAME, reason, table=name, doc_id=doc_id, doc=doc)
-                    self._reject(piece, CorruptStoreFile(path, reason))
-                    del docs[doc_id]
-                elif type(doc) is dict:
-                    freeze(doc)
-        return tables
+                if problem is None:
+                    raws[doc_id] = encoded(doc)
+                    continue
+                reason = f"bad {name} record {doc_id}: {problem}"
+                piece = Rejected(SNAPSHOT_NAME, reason, table=name, doc_id=doc_id, doc=doc)
+                self._reject(piece, CorruptStoreFile(path, reason))
+        return kept
 
     def _load_journal(self, path: Path, offset: int | None, has_snapshot: bool, lost: bool) -> None:
         raw = path.read_bytes() if path.exists() else b""
@@ -431,12 +457,19 @@ class JournalStorage(Storage):
         self._covered = max(start, len(header_line(generation)))
 
 
-def _kept(op: Op) -> Op:
-    """`op` with its document frozen (itself when it already is)."""
-    if op[0] != "set":
+def _kept(doc: Any) -> Raw:
+    return doc if type(doc) is Raw else encoded(doc)
+
+
+def _kept_op(op: Op) -> Op:
+    """`op` with its document encoded (itself when it is already)."""
+    if op[0] != "set" or type(op[3]) is Raw:
         return op
-    doc = frozen(op[3])
-    return op if doc is op[3] else ("set", op[1], op[2], doc)
+    return ("set", op[1], op[2], encoded(op[3]))
+
+
+def _decoded(docs: Docs) -> dict[str, Any]:
+    return {doc_id: loads(doc) for doc_id, doc in docs.items()}
 
 
 def _copy(source: Any, target: Any, size: int) -> int:

@@ -1,16 +1,19 @@
 """A TinyDB table whose inserts, keyed upserts and keyed removals each write one journal line
-through `emulator.core.journal.JournalStorage`, in O(batch) instead of TinyDB's O(table)."""
+through `emulator.core.journal.JournalStorage`, in O(batch) instead of TinyDB's O(table).
+
+Its reads decode only the documents they return (the storage holds each one encoded), and
+TinyDB's own reads (`search`, iteration, `get`) decode only this table, not every table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
 from emulator.core.journal import JournalStorage
-from emulator.core.storefiles import Op
+from emulator.core.storefiles import Op, loads
 
 __all__ = ["JournaledTable"]
 
@@ -70,15 +73,16 @@ class JournaledTable(Table):
         self._last_id += count
         return range(first, first + count)
 
-    def doc(self, doc_id: int) -> Mapping[str, Any] | None:
-        """The stored document with this id, or None: the live one, for reading only."""
-        return self._journal.table(self.name).get(str(doc_id))
+    def doc(self, doc_id: int) -> dict[str, Any] | None:
+        """The stored document with this id, decoded (a fresh copy), or None."""
+        raw = self._journal.table(self.name).get(str(doc_id))
+        return None if raw is None else loads(raw)
 
-    def docs(self, doc_ids: Iterable[int]) -> list[Mapping[str, Any]]:
-        """The stored documents with these ids, in that order, unknown ids skipped: the live
-        ones, for reading only (`lookup` wraps copies in TinyDB `Document`s)."""
+    def docs(self, doc_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """The stored documents with these ids, in that order, unknown ids skipped: decoded,
+        fresh copies (`lookup` wraps them in TinyDB `Document`s)."""
         found = map(self._journal.table(self.name).get, map(str, doc_ids))
-        return [doc for doc in found if doc is not None]
+        return [loads(raw) for raw in found if raw is not None]
 
     def search(self, cond: Any) -> list[Document]:
         self._queried = True
@@ -113,7 +117,19 @@ class JournaledTable(Table):
         """
         table = self._journal.table(self.name)
         found = ((doc_id, table.get(str(doc_id))) for doc_id in doc_ids)
-        return [self.document_class(doc, doc_id) for doc_id, doc in found if doc is not None]
+        return [self.document_class(loads(raw), doc_id) for doc_id, raw in found if raw is not None]
+
+    def __len__(self) -> int:
+        return len(self._journal.table(self.name))
+
+    def __iter__(self) -> Iterator[Document]:
+        for doc_id, raw in list(self._journal.table(self.name).items()):
+            yield self.document_class(loads(raw), self.document_id_class(doc_id))
+
+    def _read_table(self) -> dict[str, Mapping[str, Any]]:
+        # TinyDB's reads (search, get, contains) would decode every table through
+        # `storage.read()`; this decodes this table only.
+        return {doc_id: loads(raw) for doc_id, raw in self._journal.table(self.name).items()}
 
     def _id_for(self, document: Mapping[Any, Any]) -> int:
         if type(document) is not dict and isinstance(document, Document):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import struct
 import threading
 from array import array
 from collections.abc import Callable, Sequence
@@ -37,10 +38,13 @@ from emulator.core.storedocs import (
     MESSAGES,
     THREADS,
     idempotency_doc,
+    idempotency_keys,
     idempotency_record,
     message_doc,
     message_record,
+    message_thread,
     thread_doc,
+    thread_keys,
     thread_record,
     validate,
 )
@@ -203,12 +207,11 @@ class TinyStore:
                 storage = JournalStorage(directory, validate=validate, rejected=rejected)
                 if rejected:
                     _append_rejected(directory / REJECTED_NAME, rejected)
-                data = storage.read()
-                storage.write(data)  # a fresh snapshot of what was kept, and a fresh journal
+                storage.rewrite()  # a fresh snapshot of what was kept, and a fresh journal
                 storage.close()
             finally:
                 lock.close()
-        kept = {name: len(data.get(name, {})) for name in (THREADS, MESSAGES, IDEMPOTENCY)}
+        kept = {name: len(storage.table(name)) for name in (THREADS, MESSAGES, IDEMPOTENCY)}
         side = directory / REJECTED_NAME if rejected else None
         return Repaired(kept, len(rejected), side)
 
@@ -260,7 +263,7 @@ class TinyStore:
         thread = self.get_thread(thread_id)
         if doc_id is None or thread is None:
             return False
-        message_ids = self._thread_messages.get(thread_id, ())
+        message_ids = self._message_ids(thread_id)
         keys = self._thread_keys.get(thread_id, ())
         with self._writing("delete a thread"):
             # Messages, idempotency records and thread go in one journal line, so a crash
@@ -311,13 +314,8 @@ class TinyStore:
             self._commit(ops)
         if thread is not None:
             self._index_thread(thread, thread_id)
-        thread_messages = self._thread_messages
         for message, doc_id in zip(messages, message_ids, strict=True):
-            listed = thread_messages.get(message.thread_id)
-            if listed is None:
-                thread_messages[message.thread_id] = array("q", (doc_id,))
-            else:
-                listed.append(doc_id)
+            self._index_message(message.thread_id, doc_id)
         if idempotency is not None:
             self._index_idempotency(idempotency.node, idempotency.key, idempotency.thread_id)
             self._idempotency[(idempotency.node, idempotency.key)] = idempotency_id
@@ -335,13 +333,15 @@ class TinyStore:
     @_synchronized
     def messages(self, thread_id: str) -> list[MessageRecord]:
         """The thread's messages in the order they were appended."""
-        doc_ids = self._thread_messages.get(thread_id, ())
-        return [message_record(doc) for doc in self._messages.docs(doc_ids)]
+        return [message_record(doc) for doc in self._messages.docs(self._message_ids(thread_id))]
 
     @_synchronized
     def message_count(self, thread_id: str) -> int:
         """How many messages the thread has, without reading them."""
-        return len(self._thread_messages.get(thread_id, ()))
+        short = self._few_messages.get(thread_id)
+        if short is not None:
+            return len(short) // _ID_BYTES
+        return len(self._many_messages.get(thread_id, ()))
 
     # -- Idempotency ---------------------------------------------------------------------
 
@@ -422,27 +422,49 @@ class TinyStore:
         self._tables = (self._threads, self._messages, self._idempotencies)
         self._thread_docs: dict[str, int] = {}
         self._sessions: dict[tuple[str, str], str] = {}
-        # Message ids as C integers, not lists of int objects: a full garbage collection
-        # visits every item of a list, and there is one list per thread (issue 10).
-        self._thread_messages: dict[str, array[int]] = {}
+        # A thread's message ids, packed as C integers: in a bytes object while they are few
+        # (most threads), in an array beyond. Neither dict holds an object the garbage
+        # collector visits, but for the few long threads' arrays: a full collection's cost
+        # does not grow with the number of threads (issue 10).
+        self._few_messages: dict[str, bytes] = {}
+        self._many_messages: dict[str, array[int]] = {}
         self._idempotency: dict[tuple[str, str], int] = {}
         self._key_thread: dict[tuple[str, str], str] = {}  # deleted with their thread
         self._thread_keys: dict[str, _Keys] = {}
-        # The live documents, not TinyDB's iteration, which copies each one into a Document.
+        # The stored documents, decoding only the fields each index needs.
         for key, doc in self._storage.table(THREADS).items():
-            self._index_thread(thread_record(doc), int(key))
+            self._index_thread_keys(*thread_keys(doc), int(key))
         # Ids are allocated in increasing order and dicts keep insertion order, so this
         # iteration lists each thread's messages in the order they were appended.
-        thread_messages = self._thread_messages
         for key, doc in self._storage.table(MESSAGES).items():
-            listed = thread_messages.get(doc["thread_id"])
-            if listed is None:
-                thread_messages[doc["thread_id"]] = array("q", (int(key),))
-            else:
-                listed.append(int(key))
+            self._index_message(message_thread(doc), int(key))
         for key, doc in self._storage.table(IDEMPOTENCY).items():
-            self._idempotency[(doc["node"], doc["key"])] = int(key)
-            self._index_idempotency(doc["node"], doc["key"], doc.get("thread_id"))
+            node, idempotency_key, thread_id = idempotency_keys(doc)
+            self._idempotency[(node, idempotency_key)] = int(key)
+            self._index_idempotency(node, idempotency_key, thread_id)
+
+    def _index_message(self, thread_id: str, doc_id: int) -> None:
+        few = self._few_messages
+        ids = few.get(thread_id)
+        if ids is None:
+            many = self._many_messages.get(thread_id)
+            if many is not None:
+                many.append(doc_id)
+            else:
+                few[thread_id] = _pack_id(doc_id)
+        elif len(ids) < _FEW_ID_BYTES:
+            few[thread_id] = ids + _pack_id(doc_id)  # a copy of at most a few dozen bytes
+        else:
+            many = self._many_messages[thread_id] = array("q", ids)
+            many.append(doc_id)
+            del few[thread_id]
+
+    def _message_ids(self, thread_id: str) -> Sequence[int]:
+        """The thread's message ids, in the order they were appended."""
+        few = self._few_messages.get(thread_id)
+        if few is not None:
+            return memoryview(few).cast("q")
+        return self._many_messages.get(thread_id, ())
 
     def _index_idempotency(self, node: str, key: str, thread_id: str | None) -> None:
         pair = (node, key)
@@ -455,13 +477,19 @@ class TinyStore:
             keys[thread_id] = _with_key(keys.get(thread_id), pair)
 
     def _index_thread(self, thread: ThreadRecord, doc_id: int) -> None:
-        self._thread_docs[thread.id] = doc_id
-        if thread.session is not None:
-            self._sessions[(thread.node, thread.session)] = thread.id
+        self._index_thread_keys(thread.id, thread.node, thread.session, doc_id)
+
+    def _index_thread_keys(
+        self, thread_id: str, node: str, session: str | None, doc_id: int
+    ) -> None:
+        self._thread_docs[thread_id] = doc_id
+        if session is not None:
+            self._sessions[(node, session)] = thread_id
 
     def _unindex_thread(self, thread: ThreadRecord) -> None:
         del self._thread_docs[thread.id]
-        self._thread_messages.pop(thread.id, None)
+        self._few_messages.pop(thread.id, None)
+        self._many_messages.pop(thread.id, None)
         self._thread_keys.pop(thread.id, None)
         if thread.session is not None:
             key = (thread.node, thread.session)
@@ -473,6 +501,12 @@ class TinyStore:
             self._lock_file.close()  # closing the file drops the flock
             self._lock_file = None
 
+
+# A thread's message ids in a bytes object up to this many, then in an array('q').
+_FEW_IDS = 16
+_ID_BYTES = 8
+_FEW_ID_BYTES = _FEW_IDS * _ID_BYTES
+_pack_id = struct.Struct("=q").pack  # native order, as array("q") and memoryview.cast("q")
 
 # A thread's idempotency keys: a tuple while they are few (a tuple of strings is soon untracked
 # by the garbage collector, and a turn on a new thread with a key adds no tracked object),

@@ -1,27 +1,36 @@
 """Store records as TinyDB documents and back, and the check each document passes as the
 store's files are read. Plain functions.
 
-Documents are frozen (`emulator.core.storefiles.frozen`): a message's `extra` and an
-idempotency record's `payload` are held as `msgspec.Raw`, and each reader decodes a fresh copy.
+A record is stored encoded (`msgspec.Raw`, see `emulator.core.storefiles`): `*_doc` encodes
+one straight from its dataclass (msgspec writes a dataclass's fields in order, the same bytes
+as the dict of them), `*_record` builds one from a decoded document, which is a fresh copy, so
+a caller changing a record's `extra` or `payload` never changes the store. The `*_keys`
+functions decode only the fields an index needs, for building the indexes at open.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
-from emulator.core.storefiles import Raw, dumps, thaw
+from emulator.core.storefiles import Raw, encoded
 
 __all__ = [
     "IDEMPOTENCY",
     "MESSAGES",
     "THREADS",
     "idempotency_doc",
+    "idempotency_keys",
     "idempotency_record",
     "message_doc",
     "message_record",
+    "message_thread",
     "thread_doc",
+    "thread_keys",
     "thread_record",
     "validate",
 ]
@@ -61,14 +70,9 @@ def validate(table: str, doc: Any) -> str | None:
     return None
 
 
-def thread_doc(thread: ThreadRecord) -> dict[str, Any]:
-    return {
-        "id": thread.id,
-        "node": thread.node,
-        "api": thread.api,
-        "created_at": thread.created_at,
-        "session": thread.session,
-    }
+def thread_doc(thread: ThreadRecord) -> Raw:
+    """The thread as stored: `{"id", "node", "api", "created_at", "session"}`, encoded."""
+    return encoded(thread)
 
 
 def thread_record(doc: Mapping[str, Any]) -> ThreadRecord:
@@ -81,37 +85,31 @@ def thread_record(doc: Mapping[str, Any]) -> ThreadRecord:
     )
 
 
-def message_doc(message: MessageRecord) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "thread_id": message.thread_id,
-        "role": message.role,
-        "content": message.content,
-        "created_at": message.created_at,
-        "extra": _raw(message.extra),
-    }
+def message_doc(message: MessageRecord) -> Raw:
+    """The message as stored: `{"id", "thread_id", "role", "content", "created_at",
+    "extra"}`, encoded. A TypeError (from `dumps`) if `extra` is not JSON."""
+    if type(message.extra) is not dict:  # msgspec encodes a dict, not any Mapping
+        message = dataclasses.replace(message, extra=dict(message.extra))
+    return encoded(message)
 
 
 def message_record(doc: Mapping[str, Any]) -> MessageRecord:
-    # Decoded afresh: callers get values they may change without changing the store.
     return MessageRecord(
         id=doc["id"],
         thread_id=doc["thread_id"],
         role=doc["role"],
         content=doc["content"],
         created_at=doc["created_at"],
-        extra=thaw(doc["extra"]),
+        extra=doc["extra"],
     )
 
 
-def idempotency_doc(record: IdempotencyRecord) -> dict[str, Any]:
-    return {
-        "node": record.node,
-        "key": record.key,
-        "fingerprint": record.fingerprint,
-        "payload": _raw(record.payload),
-        "thread_id": record.thread_id,
-    }
+def idempotency_doc(record: IdempotencyRecord) -> Raw:
+    """The record as stored: `{"node", "key", "fingerprint", "payload", "thread_id"}`,
+    encoded. A TypeError (from `dumps`) if `payload` is not JSON."""
+    if type(record.payload) is not dict:
+        record = dataclasses.replace(record, payload=dict(record.payload))
+    return encoded(record)
 
 
 def idempotency_record(doc: Mapping[str, Any]) -> IdempotencyRecord:
@@ -119,11 +117,47 @@ def idempotency_record(doc: Mapping[str, Any]) -> IdempotencyRecord:
         node=doc["node"],
         key=doc["key"],
         fingerprint=doc["fingerprint"],
-        payload=thaw(doc["payload"]),
+        payload=doc["payload"],
         thread_id=doc.get("thread_id"),
     )
 
 
-def _raw(value: Mapping[str, Any]) -> Raw:
-    """A record's JSON object, encoded: a TypeError (from `dumps`) if it is not JSON."""
-    return Raw(dumps(value if type(value) is dict else dict(value)))
+# Only what the indexes need: msgspec skips the other fields without building them. Every
+# document was validated as the files were read (or written by `*_doc`).
+class _ThreadKeys(msgspec.Struct):
+    id: str
+    node: str
+    session: str | None = None
+
+
+class _MessageThread(msgspec.Struct):
+    thread_id: str
+
+
+class _IdempotencyKeys(msgspec.Struct):
+    node: str
+    key: str
+    thread_id: Any = None  # not validated: any other value names no thread
+
+
+_thread_keys = msgspec.json.Decoder(_ThreadKeys).decode
+_message_thread = msgspec.json.Decoder(_MessageThread).decode
+_idempotency_keys = msgspec.json.Decoder(_IdempotencyKeys).decode
+
+
+def thread_keys(doc: Raw) -> tuple[str, str, str | None]:
+    """A stored thread's id, node and session."""
+    keys = _thread_keys(doc)
+    return keys.id, keys.node, keys.session
+
+
+def message_thread(doc: Raw) -> str:
+    """A stored message's thread id."""
+    return _message_thread(doc).thread_id
+
+
+def idempotency_keys(doc: Raw) -> tuple[str, str, str | None]:
+    """A stored idempotency record's node, key and thread id."""
+    keys = _idempotency_keys(doc)
+    thread_id = keys.thread_id
+    return keys.node, keys.key, thread_id if type(thread_id) is str else None

@@ -10,11 +10,12 @@ A store directory holds:
   batch, `{"ops": [["set", table, doc_id, doc] | ["del", table, doc_id], ...]}`.
 - `threads.rejected`: what `emulator repair` moved aside, one JSON object per line.
 
-In memory, a stored document is "frozen" (`frozen`, `freeze`): a flat dict whose nested JSON
-values (objects, arrays) are held as `msgspec.Raw`, their encoded JSON. Such a dict holds no
-object the garbage collector tracks, so a large store adds nothing to the cost of a full
-collection, and nothing in it can be changed in place. msgspec writes a Raw verbatim, so the
-files are the same bytes as if the values were dicts and lists; `thaw` decodes one back.
+In memory, a stored document is held whole as its encoded JSON, a `msgspec.Raw` (`encoded`),
+and decoded (`loads`) when it is read, so every reader gets fresh objects. A table is then a
+dict of str to Raw: CPython never tracks such a dict in the garbage collector (a dict is
+tracked only once a value of a GC type is put in it), so a full collection never visits a
+stored document however large the store grows (issue 10). msgspec writes a Raw verbatim, so
+the files are the same bytes as if the documents were dicts.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import msgspec
 
@@ -38,8 +39,14 @@ VERSION: Final = 1
 # writing it lets go of the GIL often (the event loop keeps running), big enough to be fast.
 _CHUNK: Final = 256
 
-Tables = dict[str, dict[str, Any]]
-Op = tuple[Literal["set"], str, str, dict[str, Any]] | tuple[Literal["del"], str, str]
+Tables = dict[str, dict[str, Any]]  # decoded: what TinyDB reads and writes
+Docs = dict[str, msgspec.Raw]  # a table as memory holds it: doc id -> encoded document
+RawTables = dict[str, Docs]
+# A "set" op's document is a JSON object, or one encoded already (`encoded`).
+Op = (
+    tuple[Literal["set"], str, str, Mapping[str, Any] | msgspec.Raw]
+    | tuple[Literal["del"], str, str]
+)
 # Says what is wrong with a document of a table, or None when it is fine.
 Validator = Callable[[str, Any], str | None]
 
@@ -78,8 +85,6 @@ class Rejected:
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 Raw = msgspec.Raw
-# The values a frozen document holds as they are: immutable, and never tracked by the GC.
-_FLAT: Final = frozenset({str, int, bool, type(None), Raw})
 
 
 def dumps(value: object) -> bytes:
@@ -105,35 +110,11 @@ def loads(data: bytes) -> Any:
         return json.loads(memoryview(data).tobytes() if type(data) is Raw else data)
 
 
-def frozen(doc: dict[str, Any]) -> dict[str, Any]:
-    """`doc` as memory keeps it: itself if it is flat already, else a new dict whose nested
-    values are `msgspec.Raw` (and any other value what a replay of its JSON would give).
-    A TypeError (from `dumps`) if a value is not JSON."""
-    if _FLAT.issuperset(map(type, doc.values())):
-        return doc
-    return {key: value if type(value) in _FLAT else _frozen(value) for key, value in doc.items()}
-
-
-def freeze(doc: dict[str, Any]) -> None:
-    """`frozen`, in place: for a document just decoded from a file, which nothing else holds."""
-    for key, value in doc.items():
-        if type(value) not in _FLAT:
-            doc[key] = _frozen(value)  # replacing values while iterating is allowed
-
-
-def thaw(value: Any) -> Any:
-    """A stored value as a fresh object: a Raw decoded (a new dict or list each time, so a
-    caller changing it never changes the store); any other value is immutable already."""
-    return loads(value) if type(value) is Raw else value
-
-
-def _frozen(value: Any) -> Any:
-    encoded = dumps(value)
-    if type(value) is dict or type(value) is list or type(value) is tuple:
-        return Raw(encoded)
-    # Anything else as a replay of its JSON gives it: a NaN float is null, a str subclass a str.
-    thawed = loads(encoded)
-    return Raw(encoded) if type(thawed) is dict or type(thawed) is list else thawed
+def encoded(doc: object) -> Raw:
+    """`doc` as memory holds it: its JSON, which a replay of the files would decode to the
+    same value (a NaN float is null, a tuple a list). A TypeError (from `dumps`) if it is not
+    JSON."""
+    return Raw(dumps(doc))
 
 
 def header(generation: int, journal_offset: int | None = None) -> dict[str, Any]:
@@ -150,20 +131,53 @@ def header_line(generation: int) -> bytes:
 # -- Reading --------------------------------------------------------------------------------
 
 
+class _Snapshot(msgspec.Struct):
+    """A snapshot with each document left encoded: decoded one at a time as it is checked,
+    the whole file never becomes objects all at once (and leaves no holes in the heap)."""
+
+    format: Any = None
+    version: Any = None
+    generation: Any = None
+    journalOffset: Any = None  # the file's own name
+    tables: dict[str, dict[str, Raw]] | None = None
+
+
+_decode_snapshot = msgspec.json.Decoder(_Snapshot).decode
+
+
 def parse_snapshot(path: Path, raw: bytes) -> tuple[int, int | None, Tables]:
-    """Generation, journal offset (or None) and tables of a snapshot file."""
+    """Generation, journal offset (or None) and tables of a snapshot file. Each document is
+    a `msgspec.Raw` slice of `raw` (or, for a file msgspec cannot take as it is, a decoded
+    value): decode it with `loads`."""
+    try:
+        value = _decode_snapshot(raw)
+    except msgspec.MsgspecError:  # damage, or JSON only the standard library reads
+        return _parse_snapshot(path, raw)
+    head = {k: getattr(value, k) for k in ("format", "version", "generation", "journalOffset")}
+    generation = check_header(path, head)
+    offset = _offset(path, value.journalOffset)
+    if value.tables is None:
+        raise CorruptStoreFile(path, "'tables' is not an object of objects")
+    return generation, offset, cast(Tables, value.tables)
+
+
+def _parse_snapshot(path: Path, raw: bytes) -> tuple[int, int | None, Tables]:
     try:
         value = loads(raw)
     except ValueError as exc:
         raise CorruptStoreFile(path, f"not valid JSON ({exc})") from exc
     generation = check_header(path, value)
-    offset = value.get("journalOffset")
-    if offset is not None and (not isinstance(offset, int) or offset < 0):
-        raise CorruptStoreFile(path, f"bad journalOffset {offset!r}")
+    offset = _offset(path, value.get("journalOffset"))
     tables = value.get("tables")
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise CorruptStoreFile(path, "'tables' is not an object of objects")
     return generation, offset, tables
+
+
+def _offset(path: Path, offset: Any) -> int | None:
+    if offset is not None and (not isinstance(offset, int) or offset < 0):
+        raise CorruptStoreFile(path, f"bad journalOffset {offset!r}")
+    return offset
 
 
 def parse_header(path: Path, line: bytes) -> int:
@@ -186,7 +200,7 @@ def check_header(path: Path, value: Any) -> int:
 
 
 def parse_line(path: Path, number: int, line: bytes, validate: Validator) -> list[Any]:
-    """The ops of one complete journal line, their documents frozen; a line that does not
+    """The ops of one complete journal line, their documents `encoded`; a line that does not
     parse, or that would store an invalid record, is damage (not a torn write): refuse to
     guess."""
     try:
@@ -201,7 +215,7 @@ def parse_line(path: Path, number: int, line: bytes, validate: Validator) -> lis
             raise CorruptStoreFile(path, problem, number)
     for op in ops:
         if op[0] == "set":
-            freeze(op[3])
+            op[3] = encoded(op[3])
     return ops
 
 
@@ -252,15 +266,16 @@ def write_atomically(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def write_snapshot(path: Path, head: dict[str, Any], tables: Tables) -> int:
+def write_snapshot(path: Path, head: dict[str, Any], tables: RawTables) -> int:
     """Write a snapshot atomically (temp file, fsync, rename, fsync of the directory), a few
     hundred documents per encoding call; returns its size.
 
     `tables` may change while it is written (compaction writes the live tables from its own
-    thread): each table's keys are listed once, and each document is read when its chunk is
-    encoded. Documents are never changed in place, so each one is written whole, as it was at
-    some moment after the listing; the journal lines from before the listing on, replayed over
-    the snapshot, settle every key to its last value (a "fuzzy" snapshot).
+    thread): each table's keys are listed once, and each document (a Raw, written verbatim) is
+    read when its chunk is written. Documents are never changed in place, so each one is
+    written whole, as it was at some moment after the listing; the journal lines from before
+    the listing on, replayed over the snapshot, settle every key to its last value (a "fuzzy"
+    snapshot).
     """
     tmp = path.with_name(path.name + ".tmp")
     try:
