@@ -23,7 +23,7 @@ from litestar.serialization import encode_json
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from emulator.apis.framing import EventStream, send_chunks
+from emulator.apis.framing import EventStream, JsonReply, send_chunks
 
 NODE_PREFIX = "/nodes/"
 Key = tuple[str, str]  # (method, path)
@@ -147,7 +147,7 @@ def _plain_json(data: Any) -> tuple[Message, bytes] | None:
     order (the response's own, lower-cased, then content-type and content-length). Anything
     else is None, for Litestar to answer. A chat turn's reply is one of these: building it
     here skips the per-response header and response objects (about a tenth of a turn)."""
-    if type(data) is not Response or data.background is not None or data.cookies:
+    if type(data) not in _RESPONSES or data.background is not None or data.cookies:
         return None
     content = data.content
     status = data.status_code or 200
@@ -173,6 +173,7 @@ def _plain_json(data: Any) -> tuple[Message, bytes] | None:
 
 
 _JSON = (None, MediaType.JSON, "application/json")  # None: the handler's, JSON
+_RESPONSES = (Response, JsonReply)
 
 
 def _plain_stream(data: Any) -> Message | None:

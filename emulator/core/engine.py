@@ -200,6 +200,8 @@ class Engine:
                 tokens = await Tokens.of_async(request.message)
             request = replace(request, message_tokens=tokens)
         outcomes = await searched_off_loop(node, request.message, self.overrides.faults(node))
+        if not outcomes:  # no regex to search (most nodes): nothing for `match` to look up
+            return self.start_turn(node, request)
         with searched(request.message, outcomes):  # no await from here to the stored turn
             return self.start_turn(node, request)
 

@@ -13,7 +13,7 @@ from litestar.datastructures import Cookie
 from litestar.testing import TestClient
 from litestar.types import Message
 
-from emulator.apis.framing import EventStream, send_chunks
+from emulator.apis.framing import EventStream, JsonReply, send_chunks
 from emulator.fastpath import _plain_json, _plain_stream
 
 
@@ -52,6 +52,8 @@ def _litestar_messages(response: Response[Any]) -> list[Message]:
         ),
         Response({"a": 1}, media_type="application/json"),
         Response({"own": 1}, headers={"Content-Type": "application/problem+json"}),
+        JsonReply({"threadId": "thr_1", "n": [1, 2]}, headers={"X-Idempotent-Replay": "true"}),
+        JsonReply({"error": None}, status_code=201),
     ],
 )
 def test_a_plain_json_response_is_sent_as_litestar_sends_it(
@@ -142,3 +144,9 @@ def test_an_error_the_dispatcher_does_not_catch_gets_litestar_s_500_not_a_droppe
     assert answer.status_code == 500
     assert answer.json() == {"status_code": 500, "detail": "Internal Server Error"}
     assert answer.headers["x-request-id"]
+
+
+def test_a_json_reply_is_what_a_response_of_the_same_content_is() -> None:
+    content, headers = {"content": "hi", "usage": {"inputTokens": 1}}, {"X-Trace-Id": "trc_1"}
+    reply = _litestar_messages(JsonReply(content, headers=headers))
+    assert reply == _litestar_messages(Response(content, status_code=200, headers=headers))

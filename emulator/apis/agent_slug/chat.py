@@ -11,6 +11,7 @@ from emulator.apis.base import Call, require_object
 from emulator.apis.framing import (
     STREAM_HEADERS,
     EventStream,
+    JsonReply,
     SseFrame,
     dumps,
     encode_stream,
@@ -70,7 +71,7 @@ async def chat(call: Call) -> Response[Any]:
         headers = {**STREAM_HEADERS, "X-Conversation-Id": turn.thread_id}
         return EventStream(frames, media_type="text/event-stream", headers=headers, status_code=200)
     await call.engine.wait_for_reply(call.node, turn, call.arrived)
-    return Response(envelope(turn), status_code=200)
+    return JsonReply(envelope(turn))
 
 
 def encode_event(event: Event) -> SseFrame | None:

@@ -12,6 +12,7 @@ from emulator.apis.framing import (
     STREAM_HEADERS,
     EventStream,
     Frame,
+    JsonReply,
     NdjsonFrame,
     SseFrame,
     TextFrame,
@@ -58,7 +59,7 @@ def chat_body(turn: Turn) -> dict[str, Any]:
 async def chat(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse_turn(call))
     await call.engine.wait_for_reply(call.node, turn, call.arrived)
-    return Response(chat_body(turn), status_code=200, headers=_replay_header(turn))
+    return JsonReply(chat_body(turn), headers=_replay_header(turn))
 
 
 async def chat_stream(call: Call) -> Response[Any]:

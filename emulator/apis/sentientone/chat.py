@@ -12,6 +12,7 @@ from emulator.apis.base import Call, optional_text, require_object, required_tex
 from emulator.apis.framing import (
     STREAM_HEADERS,
     EventStream,
+    JsonReply,
     SseFrame,
     dumps,
     encode_stream,
@@ -49,7 +50,7 @@ async def chat_stream(call: Call) -> Response[Any]:
 async def chat(call: Call) -> Response[Any]:
     turn = await call.engine.begin_turn(call.node, parse(call))
     await call.engine.wait_for_reply(call.node, turn, call.arrived)
-    return Response(answer(turn), status_code=200, headers={"X-Trace-Id": turn.trace_id})
+    return JsonReply(answer(turn), headers={"X-Trace-Id": turn.trace_id})
 
 
 def answer(turn: Turn) -> dict[str, Any]:
