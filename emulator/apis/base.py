@@ -47,8 +47,7 @@ class Malformed:
 MALFORMED = Malformed()
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(msgspec.Struct, frozen=True):
     """Everything a handler needs about one request, with the node already resolved."""
 
     request: Request[Any, Any, Any]

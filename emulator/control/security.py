@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import msgspec
 from litestar.types import HTTPScope, Message
 from litestar.utils import normalize_path
 
@@ -45,8 +46,7 @@ def is_control_path(path: str) -> bool:
     return path in ("/", CONTROL_PREFIX) or path.startswith(CONTROL_PREFIX + "/")
 
 
-@dataclass(frozen=True, slots=True)
-class Cors:
+class Cors(msgspec.Struct, frozen=True):
     """The CORS headers a response gets: `origin` reflected (if sent), with credentials and
     exposed headers for the chat APIs, and `Vary: Origin` always."""
 

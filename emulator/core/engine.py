@@ -9,9 +9,11 @@ import asyncio
 import hashlib
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
 from itertools import repeat
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from emulator.config.model import Config, Node
 from emulator.core.auth import authenticate
@@ -38,14 +40,12 @@ TOKENS_PER_LOOP_TURN = 64
 LONG_MESSAGE_CHARS = 16 * 1024  # `begin_turn` tokenizes a longer message in chunks first
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+class Usage(msgspec.Struct, frozen=True):
     input_tokens: int
     output_tokens: int
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
+class Turn(msgspec.Struct, frozen=True):
     """A decided reply. It is already stored when the API starts sending it."""
 
     node: str
@@ -64,7 +64,8 @@ class Turn:
     delays: tuple[float, ...] | None = None  # replay: the recorded pacing, instead of latency
 
     def to_payload(self) -> dict[str, Any]:
-        payload = asdict(replace(self, tokens=()))
+        # Nested records as dicts, tuples as lists: the JSON the idempotency record stores.
+        payload: dict[str, Any] = msgspec.to_builtins(replace(self, tokens=()))
         payload["tokens"] = list(self.tokens)
         return payload
 
@@ -81,8 +82,7 @@ class Turn:
         return cls(**data)
 
 
-@dataclass(frozen=True, slots=True)
-class TurnRequest:
+class TurnRequest(msgspec.Struct, frozen=True):
     message: str
     thread_id: str | None = None
     session: str | None = None  # a client-chosen conversation key (widget sessionId)
@@ -90,7 +90,7 @@ class TurnRequest:
     idempotency_key: str | None = None
     fingerprint: str = ""  # what makes two requests with one key "the same"
     thread_prefix: str = "thr_"  # each API's ids have their own look
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = {}  # a fresh dict for each request (msgspec copies the default)
     message_tokens: Tokens | None = None  # the message's tokens, when `begin_turn` made them
 
 

@@ -1,39 +1,38 @@
-"""Neutral stream events. Each API encodes them into its own frames."""
+"""Neutral stream events. Each API encodes them into its own frames.
+
+msgspec Structs, frozen: as immutable as frozen dataclasses, and made in a tenth of the time (a
+stream makes several per turn)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 if TYPE_CHECKING:
     from emulator.core.engine import Turn
     from emulator.core.sources import Source
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
+class Start(msgspec.Struct, frozen=True):
     turn: Turn
 
 
-@dataclass(frozen=True, slots=True)
-class Sources:
+class Sources(msgspec.Struct, frozen=True):
     sources: tuple[Source, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(msgspec.Struct, frozen=True):
     text: str
     index: int
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
+class Done(msgspec.Struct, frozen=True):
     turn: Turn
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(msgspec.Struct, frozen=True):
     """A failure after the stream began: the API's mid-stream error event."""
 
     code: str
@@ -43,8 +42,7 @@ class Failure:
 Event = Start | Sources | Token | Done | Failure
 
 
-@dataclass(frozen=True, slots=True)
-class Pause:
+class Pause(msgspec.Struct, frozen=True):
     """Not an event of the stream: the engine is about to wait `seconds` before the next one.
 
     What came before it is due now and can go out in one write; without a Pause between them,
@@ -54,8 +52,7 @@ class Pause:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
+class Run(msgspec.Struct, frozen=True):
     """Not an event of the stream: tokens due at the same moment, standing for one `Token`
     event each (`tokens()`), `first` being the first one's index. The engine hands tokens
     over a run at a time, so a stream without latency costs one step per run, not per token.

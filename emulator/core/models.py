@@ -8,10 +8,10 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
+import msgspec
 import regex
 
 from emulator.config.model import Fault, Matcher, ModelSpec, Node, Rule
@@ -77,8 +77,7 @@ def _matchers(node: Node) -> Iterator[Matcher]:
             yield fault.when
 
 
-@dataclass(frozen=True, slots=True)
-class TurnContext:
+class TurnContext(msgspec.Struct, frozen=True):
     node: Node
     message: str
     thread_id: str
@@ -90,8 +89,7 @@ class TurnContext:
     last_replay: Callable[[], Position | None] = lambda: None
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(msgspec.Struct, frozen=True):
     text: str
     sources: tuple[str, ...] = ()  # knowledge ids the answer cites
     rule: int | None = None  # index of the rule that answered, if any

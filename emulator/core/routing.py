@@ -6,13 +6,14 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from emulator.config.model import Config, Node
 from emulator.core.auth import looks_like_jwt
 from emulator.core.errors import NodeNotFound, Unauthorized
 
 
-@dataclass(frozen=True, slots=True)
-class Hints:
+class Hints(msgspec.Struct, frozen=True):
     path_alias: str | None = None  # /nodes/{alias}/...
     host: str | None = None  # Host header, e.g. "support.localhost:8080"
     api_id: str | None = None  # agent-slug {slug}, sentientone X-Agent-Id
