@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
+
+import msgspec
 
 from emulator.core.redaction import is_secret_param
 
@@ -118,9 +119,9 @@ def _redact_query(query: bytes) -> str:
     return "&".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class RequestEntry:
-    """One answered request, recorded when its response started."""
+class RequestEntry(msgspec.Struct, frozen=True, eq=False):
+    """One answered request, recorded when its response started (a frozen msgspec Struct:
+    one is made per request). Entries compare by identity: the log holds each one once."""
 
     request_id: str
     at: str  # when the request arrived, ISO 8601 UTC
@@ -131,7 +132,7 @@ class RequestEntry:
     node: str | None = None  # the resolved node's alias; None if no node was resolved
     api: str | None = None
     streaming: bool = False
-    capture: Capture | None = field(default=None, compare=False, repr=False)
+    capture: Capture | None = None
 
     def detail(self) -> dict[str, Any]:
         """The entry with what was sent and received (GET /_emulator/journal/{requestId})."""
