@@ -181,8 +181,8 @@ class JournalStorage(Storage):
         """
         self._check_writable()
         kept = [_kept_op(op) for op in ops]
-        line = dumps({"ops": kept}) + b"\n"
-        if self.directory is not None:
+        if self.directory is not None:  # in memory only, there is no line to write
+            line = dumps({"ops": kept}) + b"\n"
             with self._io:
                 self._append_line(line)
         self._replay(kept)
