@@ -6,13 +6,15 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import PurePath
-
-import regex
+from typing import TYPE_CHECKING
 
 from emulator.config.checks import Checker, did_you_mean
 from emulator.config.model import MODEL_KINDS, Matcher, ModelKind, ModelSpec, Rule, frozen_map
 from emulator.config.yamlnodes import YMap, YScalar, YValue, to_plain
 from emulator.core.templates import PLACEHOLDER_PATTERN, placeholders, validate_template
+
+if TYPE_CHECKING:
+    import regex
 
 MODEL_KEYS = ("name", "kind", "rules", "fallback", "template", "fixture", "speed", "parameters")
 RULE_KEYS = ("when", "reply", "replies", "sources")
@@ -227,6 +229,8 @@ def _regex(c: Checker, value: YValue | None) -> regex.Pattern[str] | None:
     text = c.string(value, "regex")
     if text is None or value is None:
         return None
+    import regex  # only a config with a regex needs it: a fraction of start-up otherwise
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. FutureWarning "possible nested set"

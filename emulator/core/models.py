@@ -9,10 +9,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import msgspec
-import regex
 
 from emulator.config.model import Fault, Matcher, ModelSpec, Node, Rule
 from emulator.core.errors import ModelError
@@ -22,14 +21,15 @@ from emulator.core.seams import stable_seed
 from emulator.core.templates import render_template
 
 if TYPE_CHECKING:
+    import regex  # loaded with a config that has a regex (emulator/config/modelspec.py)
     from faker import Faker
 
 # A regex that backtracks without end (`^(a|a)+$` on "aaaa...!") is stopped after this much
 # CPU time (the regex module counts CPU time, not wall time), and that turn fails.
 REGEX_TIMEOUT_S = 0.1
 
-Hit = re.Match[str] | regex.Match[str] | bool
-Searched = regex.Match[str] | None | TimeoutError
+Hit: TypeAlias = "re.Match[str] | regex.Match[str] | bool"
+Searched: TypeAlias = "regex.Match[str] | TimeoutError | None"
 
 # The node's regexes already run on `searched_off_loop`'s thread for the message being answered:
 # (the message, id(pattern) -> outcome). Set only while `start_turn` runs, which never awaits.

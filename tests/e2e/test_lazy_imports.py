@@ -1,4 +1,5 @@
-"""Serving imports only what serving needs: Faker, PyJWT, httpx and the recorder load on use."""
+"""Serving imports only what serving needs: Faker, PyJWT, httpx, the recorder and the regex
+module load on use."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ nodes:
   plain: {api: interlocute, model: {kind: echo, template: "You said: {message}"}}
 ''')
 build_app(Engine(config, TinyStore.memory()))
-heavy = ("faker", "jwt", "httpx", "emulator.record")
+heavy = ("faker", "jwt", "httpx", "emulator.record", "regex")
 print(sorted({name for name in sys.modules if name.split(".")[0] in heavy
               or name.startswith("emulator.record")}))
 """
 
 
-def test_a_plain_config_serves_without_faker_jwt_httpx_or_the_recorder() -> None:
+def test_a_plain_config_serves_without_faker_jwt_httpx_regex_or_the_recorder() -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True
     )
@@ -40,3 +41,14 @@ def test_a_template_with_a_common_faker_provider_loads_without_faker() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_config_with_a_regex_loads_the_regex_module() -> None:
+    script = SCRIPT.replace(
+        '{api: interlocute, model: {kind: echo, template: "You said: {message}"}}',
+        "{api: interlocute, model: {kind: scripted, rules: [{when: {regex: 'o+'}, reply: hi}]}}",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "'regex'" in done.stdout, done.stdout
