@@ -42,6 +42,8 @@ def is_control_path(path: str) -> bool:
     `path` as Litestar's router reads it, which collapses repeated slashes: `//_emulator/reset`
     reaches the reset route, so it must meet the control plane's rules too.
     """
+    if "_emulator" not in path:  # nearly every request: no regex to run
+        return not path.strip("/")  # only slashes: the console's `/`
     path = normalize_path(path)
     return path in ("/", CONTROL_PREFIX) or path.startswith(CONTROL_PREFIX + "/")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.control.hosts import HostPolicy, split_host
+from emulator.control.security import is_control_path
 
 POLICY = HostPolicy.of(["Emulator.", ".corp.test", " ", "."])
 
@@ -68,3 +69,22 @@ def test_allows(name: str, bound: str, allowed: bool) -> None:
 )
 def test_allows_origin(origin: str, allowed: bool) -> None:
     assert POLICY.allows_origin(origin, "127.0.0.1:8080", "127.0.0.1") is allowed
+
+
+@pytest.mark.parametrize(
+    ("path", "control"),
+    [
+        ("/", True),
+        ("//", True),
+        ("", True),
+        ("/_emulator", True),
+        ("//_emulator//reset", True),
+        ("/_emulator/ui/", True),
+        ("/_emulatorx", False),
+        ("/nodes/a/_emulator", False),
+        ("/chat", False),
+        ("/nodes/support/chat", False),
+    ],
+)
+def test_which_paths_are_the_control_plane_s(path: str, control: bool) -> None:
+    assert is_control_path(path) is control
