@@ -11,6 +11,7 @@ paths, other methods, trailing slashes, a root path, an invalid Host) goes throu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -126,8 +127,16 @@ class _Raised:
 
 def _valid_host(scope: Scope) -> bool:
     """Litestar's router refuses an invalid Host with a 400: leave those to it."""
-    host = next((value for name, value in scope["headers"] if name == b"host"), None)
-    return host is None or is_valid_host(host)
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return _valid_host_value(value)
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_host_value(host: bytes) -> bool:
+    """Litestar's check (a regex), once per Host value a server sees: clients send the same few."""
+    return is_valid_host(host)
 
 
 async def _answer_with_litestar(scope: Scope, receive: Receive, send: Send) -> None:

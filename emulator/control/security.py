@@ -67,9 +67,12 @@ class Cors(msgspec.Struct, frozen=True):
                 varies.extend(v.strip() for v in value.split(b","))
             elif not lower.startswith(b"access-control-"):
                 kept.append((name, value))
-        if not any(name.lower() == b"origin" for name in varies):
-            varies.append(b"Origin")
-        kept.append((b"vary", b", ".join(name for name in varies if name)))
+        if not varies:  # nearly always: the response had no Vary of its own
+            kept.append(_VARY_ORIGIN)
+        else:
+            if not any(name.lower() == b"origin" for name in varies):
+                varies.append(b"Origin")
+            kept.append((b"vary", b", ".join(name for name in varies if name)))
         if self.origin is not None:
             kept.append((b"access-control-allow-origin", self.origin.encode("latin-1")))
             if self.credentials:
@@ -78,6 +81,8 @@ class Cors(msgspec.Struct, frozen=True):
                 kept.append((b"access-control-expose-headers", self.exposed))
         return kept
 
+
+_VARY_ORIGIN = (b"vary", b"Origin")
 
 # An answer given at once, before the app: status, the control plane's error message (None: no
 # body) and headers.

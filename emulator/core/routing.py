@@ -86,10 +86,12 @@ def addressed_api(
     """The API a request is addressed to, from what is known before its body is read: the
     alias (path, then Host), the API's own id, a key of exactly one node, or the only API of
     `apis` (those serving the path) that has nodes. None when these leave it open."""
-    for alias in (hints.path_alias, alias_from_host(hints.host)):
-        if alias is not None:
-            node = config.nodes.get(alias)
-            return node.api if node is not None else unloaded.nodes.get(alias)
+    alias = hints.path_alias
+    if alias is None:
+        alias = alias_from_host(hints.host)
+    if alias is not None:  # the Host is looked at only without a path alias
+        node = config.nodes.get(alias)
+        return node.api if node is not None else unloaded.nodes.get(alias)
     if hints.api_id_api is not None:
         return hints.api_id_api
     index = _index(config)
@@ -111,13 +113,15 @@ def resolve_node(
     A credential that opens no node on a URL several nodes share is a 401 (NoNodeForCredential),
     as the hosted service would answer; a 404 names the closest alias, or says the node is in
     the file but did not load."""
-    for alias in (hints.path_alias, alias_from_host(hints.host)):
-        if alias is not None:
-            node = _by_alias(config, alias, apis, unloaded)
-            if hints.api_id is not None and hints.api_id not in (node.alias, node.slug):
-                # /nodes/a/... with a slug or agent id naming another node: refuse, don't guess
-                raise NodeNotFound(f"Node '{hints.api_id}' not found", ident=hints.api_id)
-            return node
+    alias = hints.path_alias
+    if alias is None:
+        alias = alias_from_host(hints.host)
+    if alias is not None:
+        node = _by_alias(config, alias, apis, unloaded)
+        if hints.api_id is not None and hints.api_id not in (node.alias, node.slug):
+            # /nodes/a/... with a slug or agent id naming another node: refuse, don't guess
+            raise NodeNotFound(f"Node '{hints.api_id}' not found", ident=hints.api_id)
+        return node
     if hints.api_id is not None:
         own = [hints.api_id_api] if hints.api_id_api else apis
         return _by_api_id(config, hints.api_id, own, unloaded)
