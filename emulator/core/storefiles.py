@@ -271,11 +271,12 @@ def write_snapshot(path: Path, head: dict[str, Any], tables: RawTables) -> int:
     hundred documents per encoding call; returns its size.
 
     `tables` may change while it is written (compaction writes the live tables from its own
-    thread): each table's keys are listed once, and each document (a Raw, written verbatim) is
-    read when its chunk is written. Documents are never changed in place, so each one is
-    written whole, as it was at some moment after the listing; the journal lines from before
-    the listing on, replayed over the snapshot, settle every key to its last value (a "fuzzy"
-    snapshot).
+    thread): each table is copied once (one call in C, so the copy is the table as it stood
+    at one moment) and the copy written. The journal lines from before that moment on,
+    replayed over the snapshot, settle every key to its last value.
+
+    Copying, listing and slicing the documents are C loops: no Python code runs per document,
+    so a compaction holds the GIL, which the server's requests need, as little as it can.
     """
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -283,14 +284,10 @@ def write_snapshot(path: Path, head: dict[str, Any], tables: RawTables) -> int:
             handle.write(dumps(head)[:-1] + b',"tables":{')
             for index, (name, docs) in enumerate(list(tables.items())):
                 handle.write(b"," * (index > 0) + dumps(name) + b":{")
-                keys = list(docs)
-                first = True
-                for start in range(0, len(keys), _CHUNK):
-                    found = ((key, docs.get(key)) for key in keys[start : start + _CHUNK])
-                    chunk = {key: doc for key, doc in found if doc is not None}
-                    if chunk:
-                        handle.write(b"," * (not first) + dumps(chunk)[1:-1])
-                        first = False
+                items = list(dict(docs).items())
+                for start in range(0, len(items), _CHUNK):
+                    chunk = dumps(dict(items[start : start + _CHUNK]))[1:-1]
+                    handle.write(b"," * (start > 0) + chunk)
                 handle.write(b"}")
             handle.write(b"}}")
             handle.flush()
