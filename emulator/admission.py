@@ -29,16 +29,23 @@ class Admission:
     async def enter(self) -> None:
         """Return once this request may begin: at once, unless `per_turn` others already
         began in this turn of the loop."""
+        while not self.take():
+            await asyncio.sleep(0)  # behind everything ready now: the next turn
+
+    def take(self) -> bool:
+        """Begin now if this turn of the loop has room (the common case, without a coroutine:
+        `if not admission.take(): await admission.enter()`); False if it has none."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # another server's loop (tests run several in turn)
             self._loop, self._begun = loop, 0
-        while self._begun >= self.per_turn:
-            await asyncio.sleep(0)  # behind everything ready now: the next turn
+        if self._begun >= self.per_turn:
+            return False
         if self._begun == 0:
             # Runs first in the next turn: callbacks scheduled now go before the requests
             # that are about to wait with sleep(0).
             loop.call_soon(self._next_turn)
         self._begun += 1
+        return True
 
     def _next_turn(self) -> None:
         self._begun = 0

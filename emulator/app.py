@@ -287,7 +287,8 @@ def _request_middleware(
             await app(scope, receive, send)
             return
         arrived = engine.clock.monotonic()
-        await admission.enter()
+        if not admission.take():
+            await admission.enter()
         sent = b""
         for name, value in scope["headers"]:
             if name == b"x-request-id":

@@ -286,8 +286,10 @@ async def answer(
             arrived = engine.clock.monotonic()  # the stall comes before the latency, not in it
         rid = state.get("request_id", "")
         call = Call(request, engine, config, node, body, parsed, rid, arrived)
-        # Ctrl-C: a reply waiting out its latency answers the API's error at once
-        response = await unless_stopped(endpoint.handler(call))
+        # Ctrl-C: a reply waiting out its latency answers the API's error at once (a node
+        # that never waits needs no waking: it is done before the server is)
+        handling = endpoint.handler(call)
+        response = await (unless_stopped(handling) if engine.may_wait(node) else handling)
         state["streaming"] = isinstance(response, Stream)
         return response
     except ModelError as exc:

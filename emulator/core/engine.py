@@ -172,6 +172,11 @@ class Engine:
         self.overrides.set(alias, override)
         self.faults.forget_overrides(alias)
 
+    def may_wait(self, node: Node) -> bool:
+        """Whether answering `node` may wait out a latency: paced tokens, or a recording's own
+        pacing (a replay). Other nodes answer without a pause."""
+        return self.overrides.latency(node).paced or node.model.kind == "replay"
+
     def stalls(self, node: Node) -> bool:
         """Whether `stall` waits at all (most nodes have no `latency.delay_ms`)."""
         return self.overrides.latency(node).delay_ms > 0
