@@ -204,8 +204,11 @@ class Engine:
             async with self._tokenizing:
                 tokens = await Tokens.of_async(request.message)
             request = replace(request, message_tokens=tokens)
-        outcomes = await searched_off_loop(node, request.message, self.overrides.faults(node))
-        if not outcomes:  # no regex to search (most nodes): nothing for `match` to look up
+        faults = self.overrides.faults(node)
+        if not (node.model.rules or node.faults or faults):  # nothing that could be a regex
+            return self.start_turn(node, request)
+        outcomes = await searched_off_loop(node, request.message, faults)
+        if not outcomes:  # no regex to search: nothing for `match` to look up
             return self.start_turn(node, request)
         with searched(request.message, outcomes):  # no await from here to the stored turn
             return self.start_turn(node, request)
