@@ -138,6 +138,9 @@ def run_until_stopped(server: QuietServer, sock: socket.socket) -> int:
     return 0
 
 
+ACCESS_LOG_LEVELS = ("trace", "debug", "info")  # the levels that print uvicorn's access lines
+
+
 def build_server(
     config: Config,
     *,
@@ -184,6 +187,9 @@ def build_server(
             timeout_graceful_shutdown=GRACE_SECONDS,
             timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]  # a float works
             limit_concurrency=limits.cap(),
+            # uvicorn formats each access line's arguments (quoting the path) before the logger
+            # drops it: at `warning` and above no line is ever written, so none is formatted.
+            access_log=log_level is None or log_level.lower() in ACCESS_LOG_LEVELS,
         )
     )
     server.request_log = app.state.request_log
