@@ -41,7 +41,7 @@ def _fill(data: Path, config: Path) -> None:
     stored through the store's own API in large batches (making each with the engine would
     take most of the benchmark's time budget).
     """
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     from emulator.config.loader import load_config
     from emulator.core.engine import Engine, TurnRequest

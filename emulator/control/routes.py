@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
@@ -349,7 +348,7 @@ def _thread(record: ThreadRecord) -> dict[str, Any]:
 
 
 def _message(record: MessageRecord) -> dict[str, Any]:
-    extra = {k: v for k, v in asdict(record)["extra"].items() if v is not None}
+    extra = {k: v for k, v in record.extra.items() if v is not None}  # a fresh record per read
     return {
         "id": record.id,
         "role": record.role,

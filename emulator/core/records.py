@@ -1,14 +1,16 @@
-"""What the store keeps: threads, messages and idempotency records, as plain values."""
+"""What the store keeps: threads, messages and idempotency records, as plain values (frozen
+msgspec Structs: a turn makes three, and a Struct is made in a tenth of a frozen dataclass's
+time; msgspec encodes one exactly as it encoded the dataclass, field by field in order)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class ThreadRecord:
+
+class ThreadRecord(msgspec.Struct, frozen=True):
     id: str
     node: str  # node alias
     api: str
@@ -16,18 +18,16 @@ class ThreadRecord:
     session: str | None = None  # widget sessionId that owns this thread
 
 
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
+class MessageRecord(msgspec.Struct, frozen=True):
     id: str
     thread_id: str
     role: Literal["user", "assistant"]
     content: str
     created_at: str
-    extra: Mapping[str, Any] = field(default_factory=dict)  # model, usage, sources, request id
+    extra: Mapping[str, Any] = {}  # model, usage, sources, request id (a fresh dict each)
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
+class IdempotencyRecord(msgspec.Struct, frozen=True):
     node: str
     key: str
     fingerprint: str  # "METHOD /path digest-of-the-parsed-body"

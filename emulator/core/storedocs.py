@@ -10,11 +10,11 @@ functions decode only the fields an index needs, for building the indexes at ope
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+import msgspec.structs
 
 from emulator.core.records import IdempotencyRecord, MessageRecord, ThreadRecord
 from emulator.core.storefiles import Raw, encoded
@@ -89,7 +89,7 @@ def message_doc(message: MessageRecord) -> Raw:
     """The message as stored: `{"id", "thread_id", "role", "content", "created_at",
     "extra"}`, encoded. A TypeError (from `dumps`) if `extra` is not JSON."""
     if type(message.extra) is not dict:  # msgspec encodes a dict, not any Mapping
-        message = dataclasses.replace(message, extra=dict(message.extra))
+        message = msgspec.structs.replace(message, extra=dict(message.extra))
     return encoded(message)
 
 
@@ -108,7 +108,7 @@ def idempotency_doc(record: IdempotencyRecord) -> Raw:
     """The record as stored: `{"node", "key", "fingerprint", "payload", "thread_id"}`,
     encoded. A TypeError (from `dumps`) if `payload` is not JSON."""
     if type(record.payload) is not dict:
-        record = dataclasses.replace(record, payload=dict(record.payload))
+        record = msgspec.structs.replace(record, payload=dict(record.payload))
     return encoded(record)
 
 
