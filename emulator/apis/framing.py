@@ -16,7 +16,7 @@ from litestar.types import Receive, Send
 
 from emulator.apis.stopping import STOP_MESSAGE, streams
 from emulator.core.errors import EmulatorError, ServerStopping
-from emulator.core.events import Event, Paced, Pause, Run, Token
+from emulator.core.events import Event, Paced, Pause, Run
 
 COMPACT = (",", ":")
 
@@ -84,18 +84,7 @@ class LastChunk(bytes):
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-TokenBytes = Callable[[str], bytes]
-
-
-def token_bytes(encode: Callable[[Event], Frame | None]) -> TokenBytes:
-    """A token's frame bytes by way of `encode`: what an API's own token encoder (written out
-    for speed, see `encode_stream`) must always equal; the tests hold each one to it."""
-
-    def bytes_of(text: str) -> bytes:
-        frame = encode(Token(text, 0))
-        return b"" if frame is None else frame.encode()
-
-    return bytes_of
+TokenBytes = Callable[[str], bytes]  # a token's frame, exactly as the API's `encode` makes it
 
 
 async def encode_stream(
@@ -143,9 +132,6 @@ async def encode_stream(
                 else:
                     frames = map(encode, event.tokens())
                     due.extend(frame.encode() for frame in frames if frame is not None)
-                continue
-            if token is not None and type(event) is Token:
-                due.append(token(event.text))
                 continue
             if isinstance(event, Pause):  # what is due goes out before the wait
                 if due:

@@ -205,10 +205,10 @@ class Engine:
                 tokens = await Tokens.of_async(request.message)
             request = replace(request, message_tokens=tokens)
         faults = self.overrides.faults(node)
-        if not (node.model.rules or node.faults or faults):  # nothing that could be a regex
-            return self.start_turn(node, request)
-        outcomes = await searched_off_loop(node, request.message, faults)
-        if not outcomes:  # no regex to search: nothing for `match` to look up
+        # Most nodes have no rule or fault, so nothing that could be a regex: no search step.
+        may_match = node.model.rules or node.faults or faults
+        outcomes = await searched_off_loop(node, request.message, faults) if may_match else {}
+        if not outcomes:  # no regex searched: nothing for `match` to look up
             return self.start_turn(node, request)
         with searched(request.message, outcomes):  # no await from here to the stored turn
             return self.start_turn(node, request)
