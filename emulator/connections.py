@@ -108,6 +108,12 @@ def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
             cycle = self.cycle
             return bool(cycle is not None and not cycle.more_body and not cycle.response_complete)
 
+        def _unsupported_upgrade_warning(self) -> None:
+            # No API speaks WebSocket (uvicorn runs with ws="none"): an Upgrade request is
+            # answered as the plain HTTP request it also is. uvicorn would log two warnings,
+            # one telling the user to install a WebSocket library.
+            self.logger.debug("ignoring a request to upgrade the connection (no WebSocket here)")
+
         def read_too_slow(self) -> None:
             if not self.transport.is_closing():
                 self.transport.close()  # as a hang-up: a handler reading the body sees one

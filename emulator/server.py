@@ -181,6 +181,7 @@ def build_server(
             app,
             loop="uvloop",
             http=limited_protocol(limits),
+            ws="none",  # no API speaks WebSocket; "auto" would import a websockets library
             log_level=log_level.lower() if log_level else None,
             log_config=LOGGING_CONFIG if log_level else None,
             lifespan="on",

@@ -121,3 +121,26 @@ def test_connections_beyond_the_cap_get_503_at_once() -> None:
 )
 def test_query_credentials_are_redacted(path: str, logged: str) -> None:
     assert redact_query(path) == logged
+
+
+def test_a_websocket_upgrade_is_answered_as_plain_http_without_warnings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No API speaks WebSocket: an Upgrade request gets the HTTP answer its path has, and the log
+    does not tell the user to install a WebSocket library."""
+    upgrade = HEALTH.replace(
+        b"\r\n\r\n",
+        b"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    with (
+        caplog.at_level("WARNING"),
+        serving(Limits()) as port,
+        socket.create_connection(("127.0.0.1", port)) as conn,
+    ):
+        conn.sendall(upgrade)
+        conn.settimeout(5)
+        answer = conn.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b'"status":"ok"' in answer.replace(b" ", b""), answer
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text

@@ -12,13 +12,18 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from emulator.control.once import OnceRouter
+
 ASSETS_PATH = "/swagger-ui"  # under the control plane's prefix
 
 
 def assets_router() -> Router:
     """Swagger UI's files (JS, CSS, favicons) under /swagger-ui/."""
     return create_static_files_router(
-        ASSETS_PATH, directories=[Path(str(swagger_ui_path))], name="swagger-ui"
+        ASSETS_PATH,
+        directories=[Path(str(swagger_ui_path))],
+        name="swagger-ui",
+        router_class=OnceRouter,
     )
 
 

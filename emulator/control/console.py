@@ -13,6 +13,8 @@ from litestar import Request, Response, Router
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
+from emulator.control.once import OnceRouter
+
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console" / "static"
 CONSOLE_PATH = "/ui"  # under the control plane's prefix
 
@@ -21,6 +23,7 @@ def console_router() -> Router:
     """Serves index.html at `/ui/` and the directory's other files under `/ui/...`."""
     return create_static_files_router(
         CONSOLE_PATH,
+        router_class=OnceRouter,
         directories=[CONSOLE_DIR],
         html_mode=True,
         name="console",

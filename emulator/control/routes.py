@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, post, put
+from litestar import Request, Response, delete, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
@@ -23,6 +23,7 @@ from emulator.config.reloader import Reloader
 from emulator.control.apidocs import assets_router
 from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
+from emulator.control.once import OnceRouter
 from emulator.control.overrides import HANDLERS as override_handlers
 from emulator.control.snippets import snippets
 from emulator.core.engine import Engine
@@ -363,10 +364,10 @@ def _base_host(host: str) -> str:
     return "localhost" if name.endswith(".localhost") else name
 
 
-def control_router() -> Router:
+def control_router() -> OnceRouter:
     """The /_emulator router. Its Host, Origin, CSRF and token rules are enforced around the whole
     app, by emulator/control/security.py, so they cover the schema and the console too."""
-    return Router(
+    return OnceRouter(
         PREFIX,
         route_handlers=[
             health,

@@ -1,5 +1,5 @@
 """Serving imports only what serving needs: Faker, PyJWT, httpx, the recorder and the regex
-module load on use."""
+module load on use, and no WebSocket library loads at all."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from emulator.cli import main  # noqa: F401  (what `emulator serve` imports)
 from emulator.config.loader import parse_config
 from emulator.core.engine import Engine
 from emulator.core.store import TinyStore
-from emulator.server import build_server  # noqa: F401
+from emulator.server import build_server
 
 config = parse_config('''
 version: 1
@@ -21,13 +21,14 @@ nodes:
   plain: {api: interlocute, model: {kind: echo, template: "You said: {message}"}}
 ''')
 build_app(Engine(config, TinyStore.memory()))
-heavy = ("faker", "jwt", "httpx", "emulator.record", "regex")
+build_server(config, data=None).config.load()  # what uvicorn does as it starts
+heavy = ("faker", "jwt", "httpx", "emulator.record", "regex", "websockets", "wsproto")
 print(sorted({name for name in sys.modules if name.split(".")[0] in heavy
               or name.startswith("emulator.record")}))
 """
 
 
-def test_a_plain_config_serves_without_faker_jwt_httpx_regex_or_the_recorder() -> None:
+def test_a_plain_config_serves_without_faker_jwt_httpx_regex_websockets_or_the_recorder() -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True
     )
