@@ -25,9 +25,9 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+import msgspec
 import yaml
 
 from emulator.config.checks import Checker
@@ -208,8 +208,7 @@ class FixtureNotFound(Exception):
         self.path = path
 
 
-@dataclass(frozen=True, slots=True)
-class _Cached:
+class _Cached(msgspec.Struct, frozen=True):
     stamp: tuple[int, int]  # (mtime_ns, size)
     fixture: Fixture
 

@@ -2,15 +2,20 @@
 
 Everything here is immutable. A reload builds a whole new `Config` and swaps it in one step,
 so a request always sees one consistent config from start to finish.
+
+The classes are frozen msgspec Structs, not dataclasses: they compare and hash by value the same
+way, and a Struct class is made about 40 times faster (this module's import was 12 ms of
+`emulator serve`'s start-up as dataclasses).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeVar
+
+import msgspec
 
 if TYPE_CHECKING:  # imported where a config compiles one (about 25 ms of start-up)
     import regex
@@ -43,8 +48,7 @@ def frozen_map(items: Mapping[str, V] | None = None) -> Mapping[str, V]:
     return MappingProxyType(dict(items or {}))
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+class Location(msgspec.Struct, frozen=True):
     """Where something was written, for error messages: 1-based line and column."""
 
     file: str
@@ -55,8 +59,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True)
-class Matcher:
+class Matcher(msgspec.Struct, frozen=True):
     """A rule's or a fault's `when`. Every condition given must hold; none given never matches
     unless `any` is true."""
 
@@ -67,18 +70,30 @@ class Matcher:
     turn: int | None = None
     any: bool = False
     # Where the regex was written, to name it when it times out; not part of what it does.
-    regex_at: Location | None = field(default=None, compare=False)
+    regex_at: Location | None = None
+
+    # Equality and hashing leave `regex_at` out: two matchers that match the same messages are
+    # equal wherever they are written. The reloader tells changed nodes by value, and fault
+    # counters are keyed by fault, so moving a regex in the file must change neither.
+    def _key(self) -> tuple[object, ...]:
+        return (self.contains, self.equals, self.regex, self.turn, self.any)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Matcher:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     when: Matcher
     replies: tuple[str, ...]  # `reply: x` becomes ("x",); in order, the last repeats
     sources: tuple[str, ...] = ()  # knowledge ids this rule cites
 
 
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
+class ModelSpec(msgspec.Struct, frozen=True):
     kind: ModelKind = "echo"
     name: str = "emulator-echo"  # what responses and chit report as the model
     rules: tuple[Rule, ...] = ()
@@ -87,19 +102,17 @@ class ModelSpec:
     template: str | None = None  # echo: e.g. "You said: {message}"
     fixture: str | None = None  # replay: fixture name under the fixtures directory
     speed: float = 1.0  # replay: timing multiplier (2.0 = twice as fast)
-    parameters: Mapping[str, object] = field(default_factory=frozen_map)  # reported by chit
+    parameters: Mapping[str, object] = msgspec.field(default_factory=frozen_map)  # reported by chit
 
 
-@dataclass(frozen=True, slots=True)
-class Jwt:
+class Jwt(msgspec.Struct, frozen=True):
     secret: str
     audience: str | None = None
     issuer: str | None = None
     require_exp: bool = True  # a token without `exp` would open the node forever
 
 
-@dataclass(frozen=True, slots=True)
-class Auth:
+class Auth(msgspec.Struct, frozen=True):
     api_keys: tuple[str, ...] = ()
     jwt: Jwt | None = None
     anonymous: bool = False
@@ -110,8 +123,7 @@ class Auth:
         return not self.api_keys and self.jwt is None
 
 
-@dataclass(frozen=True, slots=True)
-class Latency:
+class Latency(msgspec.Struct, frozen=True):
     first_token_ms: float = 0.0
     tokens_per_second: float = 0.0  # 0 = as fast as possible
     jitter: float = 0.0  # 0..1, fraction of each delay randomised (seeded)
@@ -123,8 +135,7 @@ class Latency:
         return self.first_token_ms > 0 or self.tokens_per_second > 0 or self.jitter > 0
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
+class Fault(msgspec.Struct, frozen=True):
     when: Matcher | None = None
     status: int | None = None
     retry_after: int | None = None
@@ -135,14 +146,12 @@ class Fault:
     message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimit:
+class RateLimit(msgspec.Struct, frozen=True):
     requests: int
     per_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class KnowledgeDoc:
+class KnowledgeDoc(msgspec.Struct, frozen=True):
     id: str
     title: str
     text: str
@@ -150,33 +159,29 @@ class KnowledgeDoc:
     source_type: str = "document"
 
 
-@dataclass(frozen=True, slots=True)
-class Tool:
+class Tool(msgspec.Struct, frozen=True):
     name: str
     description: str | None = None
-    parameters: Mapping[str, object] = field(default_factory=frozen_map)
+    parameters: Mapping[str, object] = msgspec.field(default_factory=frozen_map)
 
 
-@dataclass(frozen=True, slots=True)
-class ChitSection:
+class ChitSection(msgspec.Struct, frozen=True):
     enabled: bool = True
     mode: Literal["standard", "custom"] = "standard"
     format: str | None = None  # custom only: text/plain | text/markdown
     body: str | None = None  # custom only
 
 
-@dataclass(frozen=True, slots=True)
-class Chit:
+class Chit(msgspec.Struct, frozen=True):
     enabled: bool = True
     verbosity: Verbosity = "standard"
-    sections: Mapping[str, ChitSection] = field(default_factory=frozen_map)
+    sections: Mapping[str, ChitSection] = msgspec.field(default_factory=frozen_map)
 
     def section(self, name: str) -> ChitSection:
         return self.sections.get(name, ChitSection())
 
 
-@dataclass(frozen=True, slots=True)
-class Pricing:
+class Pricing(msgspec.Struct, frozen=True):
     """Optional `pricing:` block; chit says "free in the emulator" when absent."""
 
     currency: str = "USD"
@@ -185,19 +190,18 @@ class Pricing:
     notes: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(msgspec.Struct, frozen=True):
     alias: str
     api: ApiName
     name: str
     description: str = ""
-    model: ModelSpec = field(default_factory=ModelSpec)
-    auth: Auth = field(default_factory=Auth)
-    capabilities: Mapping[str, bool] = field(default_factory=frozen_map)
+    model: ModelSpec = msgspec.field(default_factory=ModelSpec)
+    auth: Auth = msgspec.field(default_factory=Auth)
+    capabilities: Mapping[str, bool] = msgspec.field(default_factory=frozen_map)
     tools: tuple[Tool, ...] = ()
     knowledge: tuple[KnowledgeDoc, ...] = ()
-    chit: Chit = field(default_factory=Chit)
-    latency: Latency = field(default_factory=Latency)
+    chit: Chit = msgspec.field(default_factory=Chit)
+    latency: Latency = msgspec.field(default_factory=Latency)
     faults: tuple[Fault, ...] = ()
     rate_limit: RateLimit | None = None
     pricing: Pricing | None = None
@@ -211,8 +215,7 @@ class Node:
         return next((doc for doc in self.knowledge if doc.id == doc_id), None)
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+class Config(msgspec.Struct, frozen=True):
     nodes: Mapping[str, Node]  # alias -> node, in file order
     path: str | None = None
     version: int = 1

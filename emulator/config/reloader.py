@@ -16,9 +16,11 @@ import asyncio
 import contextlib
 import logging
 import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from emulator.config.errors import ConfigError, ConfigIssue
 from emulator.config.fixtures import SUFFIXES as FIXTURE_SUFFIXES
@@ -36,8 +38,7 @@ STEP_MS = 20  # quiet time that ends a group of changes
 SETTLE_ROUNDS = 5  # re-reads while the file keeps changing under a load
 
 
-@dataclass(frozen=True, slots=True)
-class Changes:
+class Changes(msgspec.Struct, frozen=True):
     """Node aliases added, removed and changed between two configs."""
 
     added: tuple[str, ...] = ()
@@ -89,11 +90,10 @@ def diff_nodes(old: Config, new: Config) -> Changes:
     return Changes(added, removed, changed, reordered=kept_old != kept_new)
 
 
-@dataclass(frozen=True, slots=True)
-class ReloadResult:
+class ReloadResult(msgspec.Struct, frozen=True):
     applied: bool
     generation: int
-    changes: Changes = field(default_factory=Changes)
+    changes: Changes = msgspec.field(default_factory=Changes)
     error: ConfigError | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,10 +13,10 @@ before anything is expanded. A breach is an issue at the place where the cap was
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import msgspec
 import yaml
 
 from emulator.config.errors import ConfigIssue
@@ -31,27 +31,23 @@ MAX_ALIAS_VALUES = 100_000  # values produced by aliases (each `*name` counts it
 MAX_CHARS = 1024 * 1024  # a config; fixtures pass their own, larger, limit
 
 
-@dataclass(frozen=True, slots=True)
-class YScalar:
+class YScalar(msgspec.Struct, frozen=True):
     value: object  # str | int | float | bool | None, or a date for an unquoted date
     raw: str  # as written, e.g. "yes" for True
     loc: Location
 
 
-@dataclass(frozen=True, slots=True)
-class YEntry:
+class YEntry(msgspec.Struct, frozen=True):
     key_loc: Location
     value: YValue
 
 
-@dataclass(frozen=True, slots=True)
-class YMap:
+class YMap(msgspec.Struct, frozen=True):
     entries: Mapping[str, YEntry]
     loc: Location
 
 
-@dataclass(frozen=True, slots=True)
-class YSeq:
+class YSeq(msgspec.Struct, frozen=True):
     items: tuple[YValue, ...]
     loc: Location
 

@@ -84,6 +84,37 @@ def test_reload_of_an_unchanged_file_applies_nothing(client: TestClient[Any], pa
     assert result["changes"] == {"added": [], "removed": [], "changed": []}
 
 
+FLAKY = """version: 1
+nodes:
+  flaky:
+    api: interlocute
+    name: Flaky
+    auth: {anonymous: true}
+    faults:
+      - {when: {regex: "^boom"}, status: 503, times: 1}
+  other:
+    api: interlocute
+    name: Other
+    auth: {anonymous: true}
+"""
+
+
+def test_a_fault_whose_regex_only_moved_keeps_counting_across_a_reload(
+    client: TestClient[Any], path: Path
+) -> None:
+    # Where a regex is written is not what it does: the fault is the same one after a reload
+    # that changes another node and moves this one down, so its `times: 1` stays used up.
+    path.write_text(FLAKY)
+    assert client.post("/_emulator/reload", headers=CONTROL).json()["applied"] is True
+    assert client.post("/nodes/flaky/chat", json={"content": "boom"}).status_code == 503
+    assert client.post("/nodes/flaky/chat", json={"content": "boom"}).status_code == 200
+
+    path.write_text("# moved\n" + FLAKY.replace("name: Other", "name: Another"))
+    result = client.post("/_emulator/reload", headers=CONTROL).json()
+    assert result["applied"] is True and result["changes"]["changed"] == ["other"]
+    assert client.post("/nodes/flaky/chat", json={"content": "boom"}).status_code == 200
+
+
 def test_a_broken_file_keeps_the_last_good_config_until_fixed(
     client: TestClient[Any], path: Path
 ) -> None:
