@@ -1,15 +1,18 @@
 """Huge replies: a template cannot render past the reply cap, and a long message's tokens
-(made a chunk at a time, held compactly) are exactly what the tokenizer gives."""
+(made a chunk at a time, held compactly, or only counted) are exactly what the tokenizer
+gives."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from emulator.core import tokens as tokens_module
-from emulator.core.tokens import Tokens, tokenize
+from emulator.core.tokens import Tokens, count_tokens, tokenize
 from tests.conftest import make_app
 
 CONFIG = """\
@@ -69,3 +72,22 @@ def test_chunked_tokens_are_the_tokenizers_tokens(monkeypatch: object) -> None:
         assert [chunked[i] for i in range(-len(want), len(want))] == want + want
         for count in range(len(want) + 1):
             assert chunked.text(count) == "".join(want[:count])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2030), max_size=40))
+def test_counting_tokens_agrees_with_the_tokenizer(text: str) -> None:
+    # ASCII text is counted without the regex: every ASCII character (controls, the 0x1c-0x1f
+    # separators Python calls whitespace, punctuation) must be classed as the regex classes it.
+    assert count_tokens(text) == len(tokenize(text))
+    made = Tokens.of(text)
+    assert len(made) == len(tokenize(text))  # counted, before any token is read
+    assert list(made) == tokenize(text) and len(made) == len(tokenize(text))
+
+
+def test_every_ascii_character_next_to_every_other_counts_as_the_tokenizer_says() -> None:
+    ascii_chars = [chr(code) for code in range(128)]
+    for a in ascii_chars:
+        for b in ascii_chars:
+            for text in (a + b, a + " " + b, b + a + b):
+                assert count_tokens(text) == len(tokenize(text)), repr(text)
