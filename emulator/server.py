@@ -182,6 +182,9 @@ def build_server(
             loop="uvloop",
             http=limited_protocol(limits),
             ws="none",  # no API speaks WebSocket; "auto" would import a websockets library
+            # Not behind a proxy: a local client's X-Forwarded-For must not rewrite who it is
+            # (in the access log), and the request path is one middleware shorter.
+            proxy_headers=False,
             log_level=log_level.lower() if log_level else None,
             log_config=LOGGING_CONFIG if log_level else None,
             lifespan="on",

@@ -144,3 +144,21 @@ def test_a_websocket_upgrade_is_answered_as_plain_http_without_warnings(
     assert answer.startswith(b"HTTP/1.1 200"), answer
     assert b'"status":"ok"' in answer.replace(b" ", b""), answer
     assert not [r for r in caplog.records if r.levelname == "WARNING"], caplog.text
+
+
+def test_a_local_client_cannot_rename_itself_with_x_forwarded_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The emulator is not behind a proxy: the access log names the peer that connected."""
+    spoofed = b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n"
+    with (
+        caplog.at_level("INFO", logger="uvicorn.access"),
+        serving(Limits()) as port,
+        socket.create_connection(("127.0.0.1", port)) as conn,
+    ):
+        conn.sendall(spoofed)
+        conn.settimeout(5)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 404")
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any("127.0.0.1" in line and "/nowhere" in line for line in lines), lines
+    assert "203.0.113.9" not in caplog.text
