@@ -12,7 +12,7 @@ paths, other methods, trailing slashes, a root path, an invalid Host) goes throu
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from litestar import Litestar, Request, Response
@@ -61,9 +61,16 @@ def _plain(handler: HTTPRouteHandler) -> bool:
     )
 
 
-def fast_path(litestar_handler: ASGIApp, routes: dict[Key, HTTPRouteHandler]) -> ASGIApp:
+def fast_path(
+    litestar_handler: ASGIApp,
+    routes: dict[Key, HTTPRouteHandler],
+    direct: Mapping[Key, Callable[[Request[Any, Any, Any]], Awaitable[Any]]] | None = None,
+) -> ASGIApp:
     """`litestar_handler` (Litestar's exception layer and router), with the API table's own
     paths answered directly.
+
+    `direct` may give a route's call without the handler function's own frame: what the
+    handler would await, called with the request (a chat turn's dispatch).
 
     Litestar's exception layer is entered only when it has something to do: an exception from
     the handler is answered by it (with the handler's exception handlers, as Litestar's router
@@ -72,6 +79,7 @@ def fast_path(litestar_handler: ASGIApp, routes: dict[Key, HTTPRouteHandler]) ->
     exception handler could answer anyway.
     """
     plain_paths = {path for _, path in routes}
+    calls = {key: (handler, (direct or {}).get(key, handler.fn)) for key, handler in routes.items()}
     handled = wrap_in_exception_handler(_answer_with_litestar)
     exception_handlers = {
         handler: handler.resolve_exception_handlers() for handler in routes.values()
@@ -86,16 +94,17 @@ def fast_path(litestar_handler: ASGIApp, routes: dict[Key, HTTPRouteHandler]) ->
                 alias = None
             else:
                 path = "/nodes/{alias:str}/" + rest
-        handler = routes.get((method, path)) if path in plain_paths or alias else None
-        if handler is None or scope.get("root_path") or not _valid_host(scope):
+        route = calls.get((method, path)) if path in plain_paths or alias else None
+        if route is None or scope.get("root_path") or not _valid_host(scope):
             await litestar_handler(scope, receive, send)
             return
+        handler, call = route
         scope["path_params"] = {} if alias is None else {"alias": alias}
         scope["route_handler"] = handler
         scope["path_template"] = path
         request: Request[Any, Any, Any] = Request(scope=scope, receive=receive, send=send)
         try:
-            data = await handler.fn(request)
+            data = await call(request)
         except Exception as exc:
             data = _Raised(exc)
         json = _plain_json(data)

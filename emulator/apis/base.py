@@ -29,6 +29,7 @@ from emulator.core.errors import (
     NodeNotFound,
     PayloadTooLarge,
 )
+from emulator.core.requestlog import CAPTURE_STATE, Capture
 from emulator.core.routing import Hints, NoNodeForCredential
 
 log = logging.getLogger("emulator")
@@ -151,6 +152,7 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES
     chunks: list[bytes] = []
     size = 0
     receive = request.receive  # as `request.stream()` reads it, without its headers multidict
+    capture: Capture | None = request.scope.get("state", {}).get(CAPTURE_STATE)  # request log
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -159,6 +161,8 @@ async def read_body(request: Request[Any, Any, Any], limit: int = MAX_BODY_BYTES
         if message["type"] != "http.request":
             continue
         chunk = message.get("body", b"")
+        if capture is not None:
+            capture.add_request(chunk)
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
@@ -230,21 +234,8 @@ async def dispatch(
     engine: Engine,
     dialects: Mapping[str, Dialect],
 ) -> Response[Any]:
-    """`answer`, with `X-RateLimit-*` on every response of a rate-limited node."""
-    response = await answer(request, endpoints, engine, dialects)
-    quota = request.scope.get("state", {}).get("quota")
-    if quota is not None:
-        response.headers.update(quota.headers())
-    return response
-
-
-async def answer(
-    request: Request[Any, Any, Any],
-    endpoints: Sequence[Endpoint],
-    engine: Engine,
-    dialects: Mapping[str, Dialect],
-) -> Response[Any]:
-    """Resolve the node, then let its API's endpoint answer; every error in that API's format.
+    """Resolve the node, then let its API's endpoint answer; every error in that API's format,
+    and `X-RateLimit-*` on every response of a rate-limited node.
 
     `dialects` are the app's APIs by name (a node's `api` names one).
 
@@ -256,6 +247,7 @@ async def answer(
     names = [e.dialect.name for e in endpoints]
     addressed = engine.addressed_api(config, hints, names)
     dialect = dialects.get(addressed or "") or _by_headers(endpoints, request)
+    response: Response[Any]
     try:
         body = await read_body(request)
         parsed = parse_json(body)
@@ -291,20 +283,22 @@ async def answer(
         handling = endpoint.handler(call)
         response = await (unless_stopped(handling) if engine.may_wait(node) else handling)
         state["streaming"] = isinstance(response, Stream)
-        return response
     except ModelError as exc:
         # Some APIs' 500 bodies are fixed texts: the header and the log keep the reason.
         log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         response = dialect.error(exc)
         response.headers["X-Emulator-Error"] = json.dumps(exc.message)[1:-1]  # ASCII, one line
-        return response
     except NoNodeForCredential as exc:
-        return dialects[exc.api].error(exc)
+        response = dialects[exc.api].error(exc)
     except EmulatorError as exc:
-        return dialect.error(exc)
+        response = dialect.error(exc)
     except Exception:
         log.exception("unexpected error serving %s %s", request.method, request.url.path)
-        return dialect.error(EmulatorError("Internal server error"))
+        response = dialect.error(EmulatorError("Internal server error"))
+    quota = state.get("quota")
+    if quota is not None:
+        response.headers.update(quota.headers())
+    return response
 
 
 def _by_headers(endpoints: Sequence[Endpoint], request: Request[Any, Any, Any]) -> Dialect:

@@ -29,6 +29,9 @@ SECRET_HEADERS = frozenset(
 SUBSCRIBER_BACKLOG = 1000  # entries a slow subscriber may fall behind before some are dropped
 
 RawHeaders = Iterable[tuple[bytes, bytes]]
+# Where a recorded request's `Capture` waits in the ASGI scope's state, for whatever reads the
+# request body (`emulator.apis.base.read_body`) to keep a copy of it.
+CAPTURE_STATE = "emulator.capture"
 
 
 class Capture:
