@@ -13,9 +13,10 @@ applies nothing: the generation stays, nothing is logged, and a pending error is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -279,30 +280,83 @@ async def watch(
 
     The file's directory is watched, not the file: editors that save through a temporary file
     and a rename, `sed -i`, and delete-then-recreate all replace the file's inode.
-    """
-    from watchfiles import awatch  # loaded only when watching
 
+    watchfiles' `watch` runs on a thread of its own and hands each batch of changes to the
+    event loop (its `awatch` would wait on anyio's worker threads instead, and importing anyio's
+    backend was a twentieth of every start). A save made before the watch began is not missed:
+    when the thread first hears from the watch (a change, or CATCH_UP_MS of quiet) it asks for
+    one reload of the config, which applies nothing if nothing changed.
+    """
     dirs = reloader.watched()
     if not dirs:
         return
+    loop = asyncio.get_running_loop()
+    batches: asyncio.Queue[set[str] | None] = asyncio.Queue()
+    halt = threading.Event()
+
+    def report(paths: set[str]) -> None:
+        loop.call_soon_threadsafe(batches.put_nowait, paths)
+
+    async def on_stop() -> None:
+        await stop.wait()
+        batches.put_nowait(None)
+
+    thread = threading.Thread(
+        target=_watching,
+        args=(reloader, dirs, halt, report, debounce, step),
+        name="config-watcher",
+        daemon=True,  # it sees `halt` within one step, but must never hold up an exit
+    )
+    thread.start()
+    stopper = asyncio.create_task(on_stop())
+    try:
+        while (paths := await batches.get()) is not None:
+            await reloader.changed(paths)
+    finally:
+        halt.set()
+        stopper.cancel()
+
+
+CATCH_UP_MS = 300  # the watch thread's first report comes this soon at the latest
+
+
+def _watching(
+    reloader: Reloader,
+    dirs: list[Path],
+    halt: threading.Event,
+    report: Callable[[set[str]], None],
+    debounce: int,
+    step: int,
+) -> None:
+    """The watch thread: report each batch of changed paths until `halt` is set."""
+    from watchfiles import watch as watch_files  # loaded only when watching
+
     # watchfiles logs every batch at INFO; our own line per reload says what mattered.
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
     def keep(_: object, path: str) -> bool:
         return reloader.is_config(path) or reloader.is_fixture(path)
 
-    while not stop.is_set():
+    while not halt.is_set():
+        caught_up = False  # saves made before this watch began are not reported by it
         try:
-            async for changes in awatch(
+            for changes in watch_files(
                 *dirs,
                 watch_filter=keep,
                 debounce=debounce,
                 step=step,
-                stop_event=stop,
+                stop_event=halt,
+                rust_timeout=CATCH_UP_MS,
+                yield_on_timeout=True,
+                raise_interrupt=False,
                 recursive=False,
             ):
-                await reloader.changed({path for _, path in changes})
+                paths = {path for _, path in changes}
+                if not caught_up and reloader.path is not None:
+                    paths.add(str(reloader.path.absolute()))
+                caught_up = True
+                if paths:
+                    report(paths)
         except Exception as exc:  # a watched directory went away, inotify limits, ...
             log.warning("watching %s failed (%s); retrying", ", ".join(map(str, dirs)), exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            halt.wait(1.0)

@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from emulator.app import build_app
 from emulator.config.loader import load_config
-from emulator.config.reloader import PUT_SOURCE, Reloader
+from emulator.config.reloader import CATCH_UP_MS, PUT_SOURCE, Reloader
 from emulator.core.engine import Engine
 from emulator.core.store import TinyStore
 from tests.conftest import AUTH, CONTROL, TEST_CONFIG
@@ -171,6 +171,27 @@ def test_put_an_empty_body_is_422(client: TestClient[Any]) -> None:
     response = client.put("/_emulator/config", headers=CONTROL, content=b"")
     assert response.status_code == 422
     assert "empty" in response.json()["errors"][0]["message"]
+
+
+def test_a_save_made_before_the_watch_began_is_applied(path: Path) -> None:
+    """The watch thread catches up once it is watching: a save made after the config was
+    loaded but before the watch began (here: before the app even starts) is not lost."""
+    app = app_for(path, watch=True)
+    path.write_text(TEST_CONFIG + NEW_NODE)
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        deadline = time.monotonic() + 5
+        while health(client)["generation"] == 1:
+            assert time.monotonic() < deadline, "the save before the watch was never applied"
+            time.sleep(0.01)
+        assert client.post("/nodes/helper/chat", json={"content": "hi"}).status_code == 200
+
+
+def test_catching_up_on_an_unchanged_config_applies_nothing(path: Path) -> None:
+    app = app_for(path, watch=True)
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        time.sleep(CATCH_UP_MS / 1000 * 3)  # the catch-up reload has come and gone
+        assert health(client)["generation"] == 1
+        assert health(client)["status"] == "ok"
 
 
 def test_the_lifespan_watcher_reloads_on_save_and_stops_on_shutdown(path: Path) -> None:

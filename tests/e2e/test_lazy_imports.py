@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 SCRIPT = """
 import sys
@@ -53,3 +54,42 @@ def test_a_config_with_a_regex_loads_the_regex_module() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert "'regex'" in done.stdout, done.stdout
+
+
+SERVE_SCRIPT = """
+import asyncio, sys
+import uvicorn
+from emulator.cli import main
+
+started = uvicorn.Server.startup
+
+async def startup(self, sockets=None):
+    await started(self, sockets)
+    await asyncio.sleep(0.6)  # the config watcher has started and reported once
+    loaded = ("anyio._backends", "websockets", "wsproto", "faker", "jwt", "httpx")
+    print(sorted({n for n in sys.modules if n.startswith(loaded)}), flush=True)
+    self.should_exit = True
+
+uvicorn.Server.startup = startup
+sys.exit(main(["serve", "--config", sys.argv[1], "--port", "0", "--data", sys.argv[2]]))
+"""
+
+
+def test_serving_with_hot_reload_starts_without_anyio_workers_or_websockets(
+    tmp_path: Path,
+) -> None:
+    """What `make run` starts (on-disk store, config watcher) loads neither anyio's asyncio
+    backend (Litestar's event emitter, watchfiles' awatch) nor a WebSocket library."""
+    config = tmp_path / "nodes.yaml"
+    config.write_text(
+        "version: 1\nnodes:\n  plain: {api: interlocute, model: {kind: echo}, "
+        "auth: {anonymous: true}}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_SCRIPT, str(config), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
