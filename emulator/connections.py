@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 from weakref import WeakKeyDictionary
 
+import msgspec
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from emulator.core.redaction import is_secret_param
@@ -34,8 +34,7 @@ def connection_cap() -> int:
     return max(32, min(10_000, soft - RESERVED_DESCRIPTORS))
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     """`keep_alive`: seconds a connection may sit idle, before its first request or between
     requests. `request_read`: seconds from a request's first byte to its last (the headers and
     the whole body). `max_connections`: connections served at once; beyond it, uvicorn answers

@@ -12,7 +12,6 @@ import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import msgspec
@@ -103,8 +102,7 @@ class Dialect(ABC):
         """The API's own error response for `exc`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(msgspec.Struct, frozen=True):
     dialect: Dialect
     handler: Handler
     metered: bool = True  # counts against the node's `rate_limit` (reads like /chit do not)

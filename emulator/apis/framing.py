@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -33,8 +32,7 @@ def dumps(value: Any, *, separators: tuple[str, str] = COMPACT) -> str:
     return json.dumps(value, ensure_ascii=False, separators=separators)
 
 
-@dataclass(frozen=True, slots=True)
-class SseFrame:
+class SseFrame(msgspec.Struct, frozen=True):
     """One Server-Sent Event. `data` may span lines; each becomes its own `data:` line."""
 
     data: str
@@ -54,8 +52,7 @@ class SseFrame:
         return ("\n".join(lines) + "\n\n").encode()
 
 
-@dataclass(frozen=True, slots=True)
-class NdjsonFrame:
+class NdjsonFrame(msgspec.Struct, frozen=True):
     """One newline-delimited JSON object."""
 
     value: dict[str, Any]
@@ -64,8 +61,7 @@ class NdjsonFrame:
         return _encode(self.value) + b"\n"
 
 
-@dataclass(frozen=True, slots=True)
-class TextFrame:
+class TextFrame(msgspec.Struct, frozen=True):
     text: str
 
     def encode(self) -> bytes:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 from weakref import WeakKeyDictionary
+
+import msgspec
 
 from emulator.core.errors import ServerStopping
 
@@ -27,13 +28,12 @@ T = TypeVar("T")
 STOP_MESSAGE = "The emulator is shutting down"
 
 
-@dataclass(slots=True)
-class Streams:
+class Streams(msgspec.Struct):
     """The open streams of one server: whether it is stopping, and which tasks are waiting for
     their stream's next event (the only place a stream can be woken safely)."""
 
     stopping: bool = False
-    waiting: set[asyncio.Task[object]] = field(default_factory=set)
+    waiting: set[asyncio.Task[object]] = msgspec.field(default_factory=set)
 
     def stopped_us(self, exc: asyncio.CancelledError) -> bool:
         """Whether a cancellation is stop_streams() waking a stream (not a client hang-up)."""

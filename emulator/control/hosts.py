@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import msgspec
 
 LOCAL_NAMES = ("localhost",)
 
@@ -35,8 +36,7 @@ def split_host(value: str) -> tuple[str, int | None]:
     return name.lower().rstrip("."), port
 
 
-@dataclass(frozen=True)
-class HostPolicy:
+class HostPolicy(msgspec.Struct, frozen=True):
     """The names this server answers to on its control plane.
 
     `extra` are the `--allowed-host` additions: a name matches itself, and a name with a leading

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import msgspec
 from litestar.types import HTTPScope, Message
@@ -89,8 +88,7 @@ _VARY_ORIGIN = (b"vary", b"Origin")
 Answer = tuple[int, str | None, list[tuple[bytes, bytes]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Security:
+class Security(msgspec.Struct, frozen=True):
     """The rules above, for one app. `screen` decides each HTTP request in one pass (it runs
     inside the app's single request layer, emulator/app.py)."""
 

@@ -9,8 +9,9 @@ other snippets follow the same shape. Each snippet runs as is against this serve
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from emulator.config.model import Node
 
@@ -20,8 +21,7 @@ Language = Literal["shell", "javascript", "python"]
 ANY_KEY = "sk-emulator-any-key"
 
 
-@dataclass(frozen=True, slots=True)
-class Snippet:
+class Snippet(msgspec.Struct, frozen=True):
     id: str
     title: str
     language: Language

@@ -11,9 +11,10 @@ a fault starts it afresh, one that leaves it alone keeps counting. `reset()` for
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
+
+import msgspec
 
 from emulator.config.model import Fault, Node
 from emulator.core.errors import InjectedFault
@@ -26,8 +27,7 @@ STREAM_ERROR_MESSAGE = "Internal server error"
 DISCONNECT_MESSAGE = "The upstream connection closed before the reply was complete"
 
 
-@dataclass(frozen=True, slots=True)
-class Interruption:
+class Interruption(msgspec.Struct, frozen=True):
     """A reply cut short after `after` tokens: by the API's error event, or by hanging up."""
 
     kind: InterruptionKind

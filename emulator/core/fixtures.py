@@ -8,9 +8,11 @@ request was sent. Plain values only: the YAML file format lives in `emulator.con
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from emulator.core.redaction import Redactor
 
@@ -18,14 +20,12 @@ FIXTURE_VERSION = 1
 REDACTED = "[REDACTED]"
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(msgspec.Struct, frozen=True):
     text: str
     ms: int  # milliseconds from the request to this frame's arrival
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedSource:
+class RecordedSource(msgspec.Struct, frozen=True):
     id: str
     title: str
     url: str | None = None
@@ -34,8 +34,7 @@ class RecordedSource:
     snippet: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class FixtureTurn:
+class FixtureTurn(msgspec.Struct, frozen=True):
     message: str
     frames: tuple[Frame, ...]
     sources: tuple[RecordedSource, ...] = ()
@@ -45,14 +44,12 @@ class FixtureTurn:
         return "".join(frame.text for frame in self.frames)
 
 
-@dataclass(frozen=True, slots=True)
-class Conversation:
+class Conversation(msgspec.Struct, frozen=True):
     turns: tuple[FixtureTurn, ...]
     id: str | None = None  # the upstream's conversation id, for people reading the file
 
 
-@dataclass(frozen=True, slots=True)
-class Fixture:
+class Fixture(msgspec.Struct, frozen=True):
     conversations: tuple[Conversation, ...] = ()
     api: str | None = None  # the API it was recorded from
     upstream: str | None = None  # where it was recorded from (no credentials)

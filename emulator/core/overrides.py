@@ -9,14 +9,14 @@ and an override latency or rate limit replaces the node's. They live in memory, 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from emulator.config.model import Fault, Latency, Matcher, Node, RateLimit
 
 
-@dataclass(frozen=True, slots=True)
-class Override:
+class Override(msgspec.Struct, frozen=True):
     """One node's overrides; None (or no faults) leaves the node's own setting in force."""
 
     faults: tuple[Fault, ...] = ()

@@ -9,7 +9,8 @@ fresh buckets while an unchanged limit keeps counting.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+import msgspec
 
 from emulator.config.model import Node, RateLimit
 from emulator.core.errors import RateLimited
@@ -19,8 +20,7 @@ EPSILON = 1e-9
 MAX_BUCKETS = 10_000  # past this, full (idle) buckets are forgotten
 
 
-@dataclass(frozen=True, slots=True)
-class Quota:
+class Quota(msgspec.Struct, frozen=True):
     """What `X-RateLimit-*` say: the bucket's size, the requests left in it now, and the whole
     seconds until it is full again."""
 
@@ -36,8 +36,7 @@ class Quota:
         }
 
 
-@dataclass(slots=True)
-class Bucket:
+class Bucket(msgspec.Struct):
     tokens: float
     updated: float  # monotonic seconds
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from emulator.config.model import KnowledgeDoc, Node
 
@@ -19,8 +20,7 @@ _COMMON = (
 STOPWORDS = frozenset(_COMMON.split())
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(msgspec.Struct, frozen=True):
     index: int
     id: str
     title: str

@@ -22,11 +22,11 @@ import struct
 import threading
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, ParamSpec, TypeVar, cast
 
+import msgspec
 from tinydb import TinyDB
 
 from emulator.core.errors import EmulatorError, ThreadNotFound
@@ -533,8 +533,7 @@ def _without_key(keys: _Keys, pair: tuple[str, str]) -> _Keys:
     return tuple(k for k in keys if k != pair)
 
 
-@dataclass(frozen=True, slots=True)
-class Repaired:
+class Repaired(msgspec.Struct, frozen=True):
     """What `TinyStore.repair` did: records kept per table, pieces moved aside, and where."""
 
     kept: dict[str, int]

@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
@@ -65,8 +64,7 @@ class CorruptStoreFile(Exception):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(msgspec.Struct, frozen=True):
     """A damaged piece of a store file, as `emulator repair` moves it aside."""
 
     file: str
@@ -78,7 +76,7 @@ class Rejected:
     doc: Any = None
 
     def to_json(self) -> bytes:
-        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields = {k: getattr(self, k) for k in self.__struct_fields__}
         return dumps({k: v for k, v in fields.items() if v is not None}) + b"\n"
 
 

@@ -1,5 +1,5 @@
-"""Serving imports only what serving needs: Faker, PyJWT, httpx, the recorder and the regex
-module load on use, and no WebSocket library loads at all."""
+"""Serving imports only what serving needs: Faker, PyJWT, httpx, the recorder, the regex module
+and difflib (for "did you mean" hints) load on use, and no WebSocket library loads at all."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ nodes:
 ''')
 build_app(Engine(config, TinyStore.memory()))
 build_server(config, data=None).config.load()  # what uvicorn does as it starts
-heavy = ("faker", "jwt", "httpx", "emulator.record", "regex", "websockets", "wsproto")
+heavy = ("faker", "jwt", "httpx", "emulator.record", "regex", "websockets", "wsproto", "difflib")
 print(sorted({name for name in sys.modules if name.split(".")[0] in heavy
               or name.startswith("emulator.record")}))
 """

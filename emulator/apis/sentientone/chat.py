@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from litestar import Response
+from msgspec.structs import asdict
 
 from emulator.apis.base import Call, optional_text, require_object, required_text
 from emulator.apis.framing import (

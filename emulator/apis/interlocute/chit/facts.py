@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from emulator.config.model import CHIT_SECTIONS, VERBOSITIES, ChitSection, Node, Pricing, Verbosity
 from emulator.core.errors import InvalidRequest, NotFound
@@ -24,8 +25,7 @@ CHIT_FORMATS = ("application/json", "text/plain", "text/markdown")
 FREE = "Free in the emulator"
 
 
-@dataclass(frozen=True, slots=True)
-class Runtime:
+class Runtime(msgspec.Struct, frozen=True):
     """What the status section reports besides config: taken from the engine per request."""
 
     started_at: str
@@ -37,8 +37,7 @@ class Runtime:
     last_reload_failed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Custom:
+class Custom(msgspec.Struct, frozen=True):
     """An operator's override body for one section."""
 
     section: str

@@ -11,7 +11,8 @@ Decisions, documented in the README:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from emulator.core.errors import InvalidRequest, NotAcceptable
 
@@ -24,8 +25,7 @@ _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
 
 
-@dataclass(frozen=True, slots=True)
-class MediaRange:
+class MediaRange(msgspec.Struct, frozen=True):
     type: str
     subtype: str
     q: float
