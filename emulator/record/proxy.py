@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
+import msgspec
 from litestar import Litestar, Request, Response, route
 from litestar.enums import HttpMethod
 from litestar.response import Stream
@@ -59,8 +59,7 @@ class ErrorFormat(Protocol):
     def error(self, exc: EmulatorError) -> Response[Any]: ...
 
 
-@dataclass(slots=True)
-class Proxy:
+class Proxy(msgspec.Struct):
     """Everything one `emulator record` forwards with."""
 
     upstream: Upstream
@@ -68,7 +67,7 @@ class Proxy:
     transcriber: Transcriber
     errors: ErrorFormat  # the API's dialect
     recorder: Recorder
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = msgspec.field(default_factory=SystemClock)
 
     async def handle(self, request: Request[Any, Any, Any]) -> Response[Any]:
         started = self.clock.monotonic()

@@ -12,11 +12,11 @@ import base64
 import binascii
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 import anyio.to_thread
+import msgspec
 
 from emulator.config.errors import ConfigError
 from emulator.config.fixtures import FixtureLibrary
@@ -65,14 +65,13 @@ def configured_secrets(config: Config) -> set[str]:
     return {secret for secret in found if secret}
 
 
-@dataclass(slots=True)
-class TurnRecording:
+class TurnRecording(msgspec.Struct):
     """One chat call's reply as it streams through: its frames and when each arrived."""
 
     call: ChatCall
     reader: ReplyReader
     secrets: frozenset[str]
-    frames: list[Frame] = field(default_factory=list)
+    frames: list[Frame] = msgspec.field(default_factory=list)
 
     def feed(self, chunk: bytes, ms: int) -> None:
         self.frames.extend(Frame(text, ms) for text in self.reader.feed(chunk))
@@ -89,8 +88,7 @@ class TurnRecording:
         return Outcome(redact(turn, self.secrets), conversation, None)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     turn: FixtureTurn | None
     conversation_id: str | None
     problem: str | None  # why nothing is recorded, when `turn` is None

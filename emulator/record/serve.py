@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass
 
+import msgspec
 import uvicorn
 
 from emulator.apis.registry import TRANSCRIBERS, dialect
@@ -19,8 +19,7 @@ from emulator.server import GRACE_SECONDS, QuietServer, run_until_stopped
 LIMITS = Limits()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordSettings:
+class RecordSettings(msgspec.Struct, frozen=True):
     api: str
     upstream: str  # as given: may hold a base path (and user info, never written)
     node: str

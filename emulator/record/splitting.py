@@ -5,7 +5,8 @@ between the CR and LF of a line end."""
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+
+import msgspec
 
 
 class TextDecoder:
@@ -60,8 +61,7 @@ class LineSplitter:
         return lines
 
 
-@dataclass(frozen=True, slots=True)
-class SseEvent:
+class SseEvent(msgspec.Struct, frozen=True):
     data: str
     event: str = "message"
     id: str | None = None

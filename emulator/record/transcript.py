@@ -14,8 +14,9 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+import msgspec
 
 from emulator.core.fixtures import RecordedSource
 from emulator.record.splitting import LineSplitter, SseEvent, SseSplitter, TextDecoder
@@ -23,16 +24,14 @@ from emulator.record.splitting import LineSplitter, SseEvent, SseSplitter, TextD
 Headers = Mapping[str, str]  # lower-case names
 
 
-@dataclass(frozen=True, slots=True)
-class ChatCall:
+class ChatCall(msgspec.Struct, frozen=True):
     """A request that is one turn of a conversation."""
 
     message: str
     conversation_id: str | None = None  # the conversation the request continues, if it says
 
 
-@dataclass(slots=True)
-class Transcript:
+class Transcript(msgspec.Struct):
     """What a reader has learned about the reply so far."""
 
     conversation_id: str | None = None
@@ -41,8 +40,7 @@ class Transcript:
     failure: str | None = None  # why the reply is not whole (an error event), if it is not
 
 
-@dataclass(frozen=True, slots=True)
-class Ending:
+class Ending(msgspec.Struct, frozen=True):
     """The reader's verdict once the body has ended."""
 
     texts: tuple[str, ...]  # frames known only at the end (a JSON body is one)

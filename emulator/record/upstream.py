@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import msgspec
 
 from emulator.core.errors import UpstreamTimeout, UpstreamUnavailable
 
 DEFAULT_TIMEOUT = 60.0  # seconds without a byte from the upstream (and at most 10 to connect)
 
 
-@dataclass(frozen=True, slots=True)
-class UpstreamRequest:
+class UpstreamRequest(msgspec.Struct, frozen=True):
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
