@@ -124,6 +124,9 @@ class Reloader:
         self._logged_error: str | None = None
         self.last_error: ConfigError | None = None  # `engine.config_error`, whole
         self._applied_text: bytes | None = None  # the last PUT body applied, while it is current
+        # The file as it was when last read (at start: as the config was loaded), to tell a save
+        # that no watch has reported yet (see `watch`) from one already applied.
+        self._read_as = _signature(self.path)
 
     async def reload(self) -> ReloadResult:
         """Read the config file again and apply it if it loads; keep the last good one if not."""
@@ -164,6 +167,7 @@ class Reloader:
         """Load the file; if it changed while loading (a burst of saves), load it again."""
         if self.path is None:
             raise ConfigError([ConfigIssue(None, "this config did not come from a file")])
+        self._read_as = _signature(self.path)
         data = read_config_file(self.path)
         for _ in range(SETTLE_ROUNDS):
             config = parse_config_bytes(data, os.fspath(self.path))
@@ -230,6 +234,10 @@ class Reloader:
             dirs.append(self.fixtures)
         return dirs
 
+    def saved_since_read(self) -> bool:
+        """Whether the config file was saved (or removed) since it was last read."""
+        return self.path is not None and _signature(self.path) != self._read_as
+
     def is_config(self, path: str) -> bool:
         """The config file, or the file it links to (a symlinked nodes.yaml is edited there)."""
         if self.path is None:
@@ -284,8 +292,9 @@ async def watch(
     watchfiles' `watch` runs on a thread of its own and hands each batch of changes to the
     event loop (its `awatch` would wait on anyio's worker threads instead, and importing anyio's
     backend was a twentieth of every start). A save made before the watch began is not missed:
-    when the thread first hears from the watch (a change, or CATCH_UP_MS of quiet) it asks for
-    one reload of the config, which applies nothing if nothing changed.
+    when the thread first hears from the watch (a change, or CATCH_UP_MS of quiet), it asks for a
+    reload if the file was saved since it was last read (a config uploaded meanwhile with
+    `PUT /_emulator/config` stays until the file really changes).
     """
     dirs = reloader.watched()
     if not dirs:
@@ -352,7 +361,8 @@ def _watching(
                 recursive=False,
             ):
                 paths = {path for _, path in changes}
-                if not caught_up and reloader.path is not None:
+                if not caught_up and reloader.saved_since_read():
+                    assert reloader.path is not None
                     paths.add(str(reloader.path.absolute()))
                 caught_up = True
                 if paths:
@@ -360,3 +370,15 @@ def _watching(
         except Exception as exc:  # a watched directory went away, inotify limits, ...
             log.warning("watching %s failed (%s); retrying", ", ".join(map(str, dirs)), exc)
             halt.wait(1.0)
+
+
+def _signature(path: Path | None) -> tuple[int, int, int] | None:
+    """What changes when a file is saved: its inode, size and modification time (None: no
+    file)."""
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

@@ -194,6 +194,18 @@ def test_catching_up_on_an_unchanged_config_applies_nothing(path: Path) -> None:
         assert health(client)["status"] == "ok"
 
 
+def test_a_config_uploaded_at_start_is_not_replaced_by_the_unchanged_file(path: Path) -> None:
+    """Catching up reloads only a file saved since it was read: a test that uploads its
+    config as soon as the server is up keeps it."""
+    app = app_for(path, watch=True)
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        document = (TEST_CONFIG + NEW_NODE).encode()
+        assert client.put("/_emulator/config", headers=CONTROL, content=document).status_code == 200
+        time.sleep(CATCH_UP_MS / 1000 * 3)  # the watch thread has reported meanwhile
+        assert health(client)["config"]["path"] == PUT_SOURCE
+        assert client.post("/nodes/helper/chat", json={"content": "hi"}).status_code == 200
+
+
 def test_the_lifespan_watcher_reloads_on_save_and_stops_on_shutdown(path: Path) -> None:
     app = app_for(path, watch=True)
     with TestClient(app, base_url="http://127.0.0.1:8080") as client:
