@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, route
+from litestar.datastructures import State
 from litestar.enums import HttpMethod, ScopeType
 from litestar.events import BaseEventEmitterBackend
 from litestar.exceptions import HTTPException
@@ -25,10 +26,9 @@ from emulator.apis.base import MALFORMED, Dialect, Endpoint, dispatch, hints_for
 from emulator.apis.openapi import control_operation, operation_class
 from emulator.apis.registry import API_ROUTES
 from emulator.config.reloader import Reloader, watch
-from emulator.control.apidocs import OfflineSwagger
 from emulator.control.console import console_redirect, wants_console
 from emulator.control.hosts import HostPolicy
-from emulator.control.routes import PREFIX, control_router, neutral_error
+from emulator.control.plane import PREFIX, LazyApp, is_plane_path, neutral_error
 from emulator.control.security import Cors, Security, answer_messages
 from emulator.core.engine import Engine
 from emulator.core.errors import EmulatorError, MethodNotAllowed, NotFound
@@ -81,28 +81,32 @@ def build_app(
     log = RequestLog() if request_log is None else request_log
     reloader = reloader or Reloader(engine, engine.config.path)
     startup, shutdown = _watcher(reloader) if watch_config else ([], [])
+    common: dict[str, Any] = {
+        "exception_handlers": {HTTPException: _fallback_error(table)},
+        "request_max_body_size": None,  # the dispatcher caps bodies itself, in API format
+        "event_emitter_backend": NoEvents,
+        "debug": debug,
+        "logging_config": LoggingConfig(configure_root_logger=configure_root_logger),
+    }
     app = Litestar(
         route_handlers=[
-            *(
-                _handler(path, method, eps, engine, dialects)
-                for (method, path), eps in table.items()
-            ),
-            control_router(),
+            _handler(path, method, eps, engine, dialects) for (method, path), eps in table.items()
         ],
-        openapi_config=OpenAPIConfig(
-            title="chat-api-emulator",
-            version=__version__,
-            path="/_emulator/schema",
-            render_plugins=[OfflineSwagger(PREFIX)],
-        ),
-        exception_handlers={HTTPException: _fallback_error(table)},
-        request_max_body_size=None,  # the dispatcher caps bodies itself, to answer in API format
+        openapi_config=None,  # the control plane's app documents the APIs
         on_startup=startup,
         on_shutdown=shutdown,
-        event_emitter_backend=NoEvents,
-        debug=debug,
-        logging_config=LoggingConfig(configure_root_logger=configure_root_logger),
+        **common,
     )
+    app.state.engine = engine
+    app.state.dialects = dialects
+    app.state.reloader = reloader
+    app.state.request_log = log
+
+    def control_app() -> Litestar:
+        return _control_app(table, engine, dialects, app.state, common)
+
+    plane = LazyApp(control_app)
+    app.state.control_plane = plane
     # Outermost, around Litestar's own exception layer: route middleware would miss the 404s
     # and 405s Litestar answers before any route matches. One layer for the request id, the
     # security rules (Host, Origin, CSRF, token, CORS) and the request log: its refusals carry
@@ -116,14 +120,56 @@ def build_app(
         for (method, path), eps in table.items()
         for form in (path, "/nodes/{alias:str}" + path)
     }
-    fast = fast_path(app.asgi_handler, fast_routes(app, api_paths), direct)
+    routed = _plane_or(plane, app.asgi_handler)
+    fast = fast_path(routed, fast_routes(app, api_paths), direct)
     app.asgi_handler = _request_middleware(fast, security, engine, log)
-    _document_405s(app)
-    app.state.engine = engine
-    app.state.dialects = dialects
-    app.state.reloader = reloader
-    app.state.request_log = log
     return app
+
+
+def _control_app(
+    table: dict[tuple[str, str], list[Endpoint]],
+    engine: Engine,
+    dialects: Mapping[str, Dialect],
+    state: State,
+    common: dict[str, Any],
+) -> Litestar:
+    """The control plane's app (see emulator/control/plane.py), sharing the main app's state.
+    It registers the API handlers too, only for the OpenAPI document: requests for them never
+    reach it."""
+    from emulator.control.apidocs import OfflineSwagger
+    from emulator.control.routes import control_router
+
+    control = Litestar(
+        route_handlers=[
+            *(
+                _handler(path, method, eps, engine, dialects)
+                for (method, path), eps in table.items()
+            ),
+            control_router(),
+        ],
+        openapi_config=OpenAPIConfig(
+            title="chat-api-emulator",
+            version=__version__,
+            path=PREFIX + "/schema",
+            render_plugins=[OfflineSwagger(PREFIX)],
+        ),
+        **common,
+    )
+    control.state = state
+    _document_405s(control)
+    return control
+
+
+def _plane_or(plane: LazyApp, app: ASGIApp) -> ASGIApp:
+    """Requests for the control plane to its app, the others to `app`."""
+
+    async def routed(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and is_plane_path(scope["path"]):
+            await plane(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return routed
 
 
 Hook = Callable[[], Coroutine[None, None, None]]

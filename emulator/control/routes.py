@@ -25,26 +25,19 @@ from emulator.control.console import console_router
 from emulator.control.export import thread_fixture
 from emulator.control.once import OnceRouter
 from emulator.control.overrides import HANDLERS as override_handlers
+from emulator.control.plane import PREFIX, neutral_error
 from emulator.control.snippets import snippets
 from emulator.core.engine import Engine
-from emulator.core.errors import EmulatorError, InvalidRequest, NotFound, PayloadTooLarge
+from emulator.core.errors import InvalidRequest, NotFound, PayloadTooLarge
 from emulator.core.records import MessageRecord, ThreadRecord
 from emulator.core.requestlog import RequestLog
 from emulator.core.seams import isoformat
 
-PREFIX = "/_emulator"
 DEFAULT_JOURNAL_LIMIT = 100
 NOT_FOUND = ResponseSpec(
     dict[str, Any], description='`{"error": {"code": "not_found", "message"}}`'
 )
 PING_SECONDS = 15.0  # keeps an idle journal stream open through proxies
-
-
-def neutral_error(error: EmulatorError) -> Response[Any]:
-    """The control plane's (and unknown paths') error body."""
-    return Response(
-        {"error": {"code": error.code, "message": error.message}}, status_code=error.status
-    )
 
 
 def _engine(request: Request[Any, Any, Any]) -> Engine:

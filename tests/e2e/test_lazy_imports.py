@@ -1,5 +1,6 @@
-"""Serving imports only what serving needs: Faker, PyJWT, httpx, the recorder, the regex module
-and difflib (for "did you mean" hints) load on use, and no WebSocket library loads at all."""
+"""Serving imports only what serving needs: Faker, PyJWT, httpx, the recorder, the regex module,
+difflib (for "did you mean" hints) and the control plane's routes load on use, and no WebSocket
+library loads at all."""
 
 from __future__ import annotations
 
@@ -23,9 +24,13 @@ nodes:
 ''')
 build_app(Engine(config, TinyStore.memory()))
 build_server(config, data=None).config.load()  # what uvicorn does as it starts
-heavy = ("faker", "jwt", "httpx", "emulator.record", "regex", "websockets", "wsproto", "difflib")
+heavy = ("faker", "jwt", "httpx", "emulator.record", "regex", "websockets", "wsproto", "difflib",
+         "swagger_ui_bundle")
+# the control plane's app is built on its first request
+later = ("emulator.record", "emulator.control.routes", "emulator.control.apidocs",
+         "emulator.control.snippets", "emulator.control.export")
 print(sorted({name for name in sys.modules if name.split(".")[0] in heavy
-              or name.startswith("emulator.record")}))
+              or name.startswith(later)}))
 """
 
 
