@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 from weakref import WeakKeyDictionary
@@ -48,6 +49,16 @@ class Limits(msgspec.Struct, frozen=True):
         return self.max_connections if self.max_connections is not None else connection_cap()
 
 
+ACCEPT_BATCH = 64  # connections one new connection may take in after it
+
+
+def _settled(task: asyncio.Task[Any]) -> None:
+    """A connection taken in by `_accept_waiting` that failed to open (the client hung up at
+    once) is as if it never came: no "exception never retrieved" in the log."""
+    if not task.cancelled():
+        task.exception()
+
+
 def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
     """uvicorn's httptools protocol, closing connections idle or slow beyond `limits` (uvicorn's
     `timeout_keep_alive` must be `limits.keep_alive` too: it times the idle gaps after a
@@ -75,9 +86,13 @@ def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
 
     class LimitedProtocol(HttpToolsProtocol):
         reading_since: float | None = None  # loop time of the first byte of a request being read
+        taken_in_together = False  # accepted by `_accept_waiting`, not by libuv
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            listeners: list[socket.socket] | None = getattr(self.server_state, "listeners", None)
+            if listeners:
+                self._accept_waiting(listeners)
             # Idle from the start: uvicorn only arms this after a first response.
             self.timeout_keep_alive_task = self.loop.call_later(
                 limits.keep_alive, self.timeout_keep_alive_handler
@@ -106,6 +121,34 @@ def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
             # or one whose request is incomplete, closes as before.
             cycle = self.cycle
             return bool(cycle is not None and not cycle.more_body and not cycle.response_complete)
+
+        def _accept_waiting(self, listeners: list[socket.socket]) -> None:
+            """Accept the connections already waiting behind this one.
+
+            libuv accepts one connection per turn of the event loop, so 32 clients that connect
+            at once were taken in over 32 turns, each as long as all the requests of the
+            connections taken in before: the last one's first request waited 80 ms. A turn
+            that takes in one connection now takes in all that wait (a few at most per call:
+            `ACCEPT_BATCH`), each on its own transport, as uvloop would make it.
+            """
+            for listener in listeners:
+                for _ in range(ACCEPT_BATCH):
+                    try:
+                        conn, _ = listener.accept()
+                    except OSError:  # none waiting (BlockingIOError), or the server closed it
+                        break
+                    accepted = self.loop.connect_accepted_socket(self._sibling, conn)
+                    self.loop.create_task(accepted).add_done_callback(_settled)
+
+        def _sibling(self) -> LimitedProtocol:
+            protocol = LimitedProtocol(
+                config=self.config,
+                server_state=self.server_state,
+                app_state=self.app_state,
+                _loop=self.loop,
+            )
+            protocol.taken_in_together = True
+            return protocol
 
         def _unsupported_upgrade_warning(self) -> None:
             # No API speaks WebSocket (uvicorn runs with ws="none"): an Upgrade request is

@@ -84,7 +84,13 @@ class QuietServer(uvicorn.Server):
     stopped_by: int | None = None
     request_log: RequestLog | None = None  # its journal streams end at once too
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # Where a new connection takes in those waiting behind it (emulator/connections.py).
+        self.server_state.listeners = list(sockets or [])  # type: ignore[attr-defined]
+        await super().startup(sockets)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.server_state.listeners = []  # type: ignore[attr-defined]
         self.stopping = True
         stop_streams()
         if self.request_log is not None:

@@ -16,7 +16,7 @@ import pytest
 from emulator.cli import bind
 from emulator.config.loader import parse_config
 from emulator.connections import Limits, redact_query
-from emulator.server import build_server
+from emulator.server import QuietServer, build_server
 from tests.conftest import TEST_CONFIG
 
 HEALTH = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -25,6 +25,13 @@ HEALTH = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 @contextmanager
 def serving(limits: Limits) -> Iterator[int]:
     """A server with these limits on a free port, in a thread; yields the port."""
+    with running(limits) as (_, port):
+        yield port
+
+
+@contextmanager
+def running(limits: Limits) -> Iterator[tuple[QuietServer, int]]:
+    """`serving`, yielding the server too."""
     server = build_server(
         parse_config(TEST_CONFIG, "t.yaml"), data=None, log_level=None, limits=limits
     )
@@ -36,7 +43,7 @@ def serving(limits: Limits) -> Iterator[int]:
         assert time.monotonic() < deadline and thread.is_alive()
         time.sleep(0.01)
     try:
-        yield sock.getsockname()[1]
+        yield server, sock.getsockname()[1]
     finally:
         server.should_exit = True
         thread.join(10)
@@ -162,3 +169,24 @@ def test_a_local_client_cannot_rename_itself_with_x_forwarded_for(
     lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
     assert any("127.0.0.1" in line and "/nowhere" in line for line in lines), lines
     assert "203.0.113.9" not in caplog.text
+
+
+def test_connections_that_arrive_together_are_taken_in_together_and_answered() -> None:
+    """libuv takes in one waiting connection per turn of the event loop; the server takes in
+    the others waiting behind it at once. Each is answered, twice (kept alive), like any."""
+    with running(Limits(keep_alive=10)) as (server, port):
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+        try:
+            for conn in conns:
+                conn.sendall(HEALTH)
+            for conn in conns:
+                conn.settimeout(5)
+                assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            together = [c for c in server.server_state.connections if c.taken_in_together]
+            assert together, "every connection waited for a turn of its own"
+            for conn in conns:
+                conn.sendall(HEALTH)
+                assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        finally:
+            for conn in conns:
+                conn.close()
