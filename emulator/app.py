@@ -88,10 +88,12 @@ def build_app(
         "debug": debug,
         "logging_config": LoggingConfig(configure_root_logger=configure_root_logger),
     }
+
+    def api_handlers() -> list[Any]:  # each app registers handlers of its own
+        return [_handler(path, method, e, engine, dialects) for (method, path), e in table.items()]
+
     app = Litestar(
-        route_handlers=[
-            _handler(path, method, eps, engine, dialects) for (method, path), eps in table.items()
-        ],
+        route_handlers=api_handlers(),
         openapi_config=None,  # the control plane's app documents the APIs
         on_startup=startup,
         on_shutdown=shutdown,
@@ -103,7 +105,7 @@ def build_app(
     app.state.request_log = log
 
     def control_app() -> Litestar:
-        return _control_app(table, engine, dialects, app.state, common)
+        return _control_app(api_handlers(), app.state, common)
 
     plane = LazyApp(control_app)
     app.state.control_plane = plane
@@ -114,25 +116,18 @@ def build_app(
     security = Security.of(
         hosts=HostPolicy.of(allowed_hosts), token=control_token, exposed_headers=EXPOSED_HEADERS
     )
-    api_paths = [(m, form) for m, p in table for form in (p, "/nodes/{alias:str}" + p)]
     direct = {
         (method, form): functools.partial(dispatch, endpoints=eps, engine=engine, dialects=dialects)
         for (method, path), eps in table.items()
         for form in (path, "/nodes/{alias:str}" + path)
     }
     routed = _plane_or(plane, app.asgi_handler)
-    fast = fast_path(routed, fast_routes(app, api_paths), direct)
+    fast = fast_path(routed, fast_routes(app, direct), direct)
     app.asgi_handler = _request_middleware(fast, security, engine, log)
     return app
 
 
-def _control_app(
-    table: dict[tuple[str, str], list[Endpoint]],
-    engine: Engine,
-    dialects: Mapping[str, Dialect],
-    state: State,
-    common: dict[str, Any],
-) -> Litestar:
+def _control_app(api_handlers: list[Any], state: State, common: dict[str, Any]) -> Litestar:
     """The control plane's app (see emulator/control/plane.py), sharing the main app's state.
     It registers the API handlers too, only for the OpenAPI document: requests for them never
     reach it."""
@@ -140,13 +135,7 @@ def _control_app(
     from emulator.control.routes import control_router
 
     control = Litestar(
-        route_handlers=[
-            *(
-                _handler(path, method, eps, engine, dialects)
-                for (method, path), eps in table.items()
-            ),
-            control_router(),
-        ],
+        route_handlers=[*api_handlers, control_router()],
         openapi_config=OpenAPIConfig(
             title="chat-api-emulator",
             version=__version__,

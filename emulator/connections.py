@@ -128,8 +128,9 @@ def limited_protocol(limits: Limits) -> type[asyncio.Protocol]:
             libuv accepts one connection per turn of the event loop, so 32 clients that connect
             at once were taken in over 32 turns, each as long as all the requests of the
             connections taken in before: the last one's first request waited 80 ms. A turn
-            that takes in one connection now takes in all that wait (a few at most per call:
-            `ACCEPT_BATCH`), each on its own transport, as uvloop would make it.
+            that takes in one connection now takes in all that wait (up to `ACCEPT_BATCH` per
+            listener; each of those takes in the next ones), each on its own transport, as
+            uvloop would make it.
             """
             for listener in listeners:
                 for _ in range(ACCEPT_BATCH):

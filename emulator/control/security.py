@@ -26,9 +26,9 @@ from litestar.types import HTTPScope, Message
 from litestar.utils import normalize_path
 
 from emulator.control.hosts import HostPolicy, split_host
+from emulator.control.plane import PREFIX, is_plane_path
 
-CONTROL_PREFIX = "/_emulator"
-CONSOLE_FILES = "/_emulator/ui"
+CONSOLE_FILES = PREFIX + "/ui"
 CLIENT_HEADER = "x-emulator-client"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PREFLIGHT_MAX_AGE = "600"
@@ -41,10 +41,7 @@ def is_control_path(path: str) -> bool:
     `path` as Litestar's router reads it, which collapses repeated slashes: `//_emulator/reset`
     reaches the reset route, so it must meet the control plane's rules too.
     """
-    if "_emulator" not in path:  # nearly every request: no regex to run
-        return not path.strip("/")  # only slashes: the console's `/`
-    path = normalize_path(path)
-    return path in ("/", CONTROL_PREFIX) or path.startswith(CONTROL_PREFIX + "/")
+    return not path.strip("/") or is_plane_path(path)  # only slashes: the console's `/`
 
 
 class Cors(msgspec.Struct, frozen=True):
